@@ -1,0 +1,1 @@
+"""Detectors, validators and the level policy."""

@@ -1,0 +1,65 @@
+"""Masked evidence and keyed fingerprints: the only forms in which a matched value leaves memory."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from classifiers.spec import MaskStyle, Normalize
+
+_MAX_STARS = 16
+
+
+def mask(value: str, style: MaskStyle, prefix_length: int = 4) -> str:
+    """Hide a value, keeping only what helps a human recognise the kind of thing it was."""
+    if style is MaskStyle.LAST4:
+        return _mask_last4(value)
+    if style is MaskStyle.PREFIX:
+        keep = min(prefix_length, max(len(value) // 3, 0))
+        return value[:keep] + "*" * min(len(value) - keep, _MAX_STARS)
+    if style is MaskStyle.EMAIL:
+        local, sep, domain = value.rpartition("@")
+        if not sep:
+            return _stars(value)
+        return f"{local[:1]}***@{domain}"
+    if style is MaskStyle.INITIALS:
+        return " ".join(w[:1] + "*" * min(len(w) - 1, 8) for w in value.split())
+    return _stars(value)
+
+
+def _stars(value: str) -> str:
+    return "*" * min(max(len(value), 3), _MAX_STARS)
+
+
+def _mask_last4(value: str) -> str:
+    """Keep separators and the last four alphanumerics when the value is long enough."""
+    alnum = sum(c.isalnum() for c in value)
+    keep = 4 if alnum >= 8 else 0
+    out: list[str] = []
+    for ch in reversed(value):
+        if ch.isalnum():
+            out.append(ch if keep > 0 else "*")
+            keep -= 1
+        else:
+            out.append(ch)
+    masked = "".join(reversed(out))
+    if len(masked) > 40:  # long values (addresses) keep only their tail
+        masked = "***" + masked[-12:]
+    return masked
+
+
+def normalize(value: str, how: Normalize) -> str:
+    if how is Normalize.DIGITS:
+        return "".join(c for c in value if c.isdigit())
+    if how is Normalize.ALNUM:
+        return "".join(c for c in value if c.isalnum()).upper()
+    if how is Normalize.LOWER:
+        return " ".join(value.lower().split())
+    return value
+
+
+def fingerprint(key: bytes, data_type: str, value: str, how: Normalize) -> str:
+    """HMAC-SHA256 under the deployment key, so low-entropy values cannot be brute-forced
+    from the store without the key; the same value gets the same fingerprint everywhere."""
+    message = f"{data_type}\x00{normalize(value, how)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

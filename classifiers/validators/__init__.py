@@ -1,0 +1,25 @@
+"""Validators: pure functions ``value -> bool`` that a detector names in its declaration.
+
+One explicit table built from the modules below; a name defined twice is an error at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from classifiers.validators import pii, secrets
+
+Validator = Callable[[str], bool]
+
+
+def _merge(*tables: dict[str, Validator]) -> dict[str, Validator]:
+    merged: dict[str, Validator] = {}
+    for table in tables:
+        for name, fn in table.items():
+            if name in merged:
+                raise RuntimeError(f"validator {name!r} is defined twice")
+            merged[name] = fn
+    return merged
+
+
+VALIDATORS: dict[str, Validator] = _merge(pii.VALIDATORS, secrets.VALIDATORS)

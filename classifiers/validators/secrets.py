@@ -1,0 +1,370 @@
+"""Structure and checksum validators for credentials (the secret rules in ``rules/secrets.yaml``).
+
+Each function takes the matched value (the ``value`` group of a pattern, else the whole match)
+and says whether it is plausibly a real credential rather than a look-alike or a placeholder.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import json
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Callable
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BASE62_LOWER_FIRST = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_BASE62_SET = frozenset(_BASE62)
+
+
+def _entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def _b64decode(part: str) -> bytes | None:
+    """Decode standard or URL-safe base64 with or without padding; None if it is not base64."""
+    text = part.strip().rstrip("=")
+    if not text or len(text) % 4 == 1:
+        return None
+    text = text.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def base62_crc32(data: str, alphabet: str = _BASE62) -> str:
+    """CRC32 of ``data`` in base62 (digits, upper, lower), left-padded with '0' to 6 chars."""
+    n = zlib.crc32(data.encode("ascii"))
+    out = ""
+    while n:
+        n, rem = divmod(n, 62)
+        out = alphabet[rem] + out
+    return out.rjust(6, alphabet[0])
+
+
+def _prefixed_crc32_token(value: str, prefix_len: int) -> bool:
+    """``prefix`` + 30 random base62 chars + base62 CRC32 of those 30 chars (6 chars)."""
+    body = value[prefix_len:]
+    if len(body) != 36 or not set(body) <= _BASE62_SET:
+        return False
+    random_part, check = body[:30], body[30:]
+    # GitHub describes the checksum as a base62 CRC32 of the random part. Implementations in the
+    # wild differ on whether the prefix is included and on the base62 digit order; accept those
+    # variants too: a random string passes one of the four by chance with odds of 4 in 62**6.
+    return check in {
+        base62_crc32(data, alphabet)
+        for data in (random_part, value[:prefix_len] + random_part)
+        for alphabet in (_BASE62, _BASE62_LOWER_FIRST)
+    }
+
+
+_SEQUENCES = (
+    "0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm",
+)  # fmt: skip
+_RUN = 6  # a random token of any length practically never holds 6 identical or consecutive chars
+_REPEATED_CHUNK = re.compile(r"(.{2,8}?)\1{3,}")
+
+
+def _is_filler(value: str) -> bool:
+    """Typed-in filler: 6+ identical alphanumerics, a 6-char alphabet/keyboard run, or a short
+    chunk repeated 4+ times (``abcabcabcabc``)."""
+    low = value.lower()
+    run = 1
+    for prev, cur in itertools.pairwise(low):
+        run = run + 1 if cur == prev and cur.isalnum() else 1
+        if run >= _RUN:
+            return True
+    for seq in _SEQUENCES:
+        for i in range(len(seq) - _RUN + 1):
+            chunk = seq[i : i + _RUN]
+            if chunk in low or chunk[::-1] in low:
+                return True
+    return bool(_REPEATED_CHUNK.search(value))
+
+
+# Values that configuration files and documentation use in place of a real password.
+_COMMON_PASSWORDS = frozenset(
+    {
+        "password", "passw0rd", "p@ssword", "p@ssw0rd", "password1", "password123",
+        "password!", "pass1234", "letmein", "welcome", "welcome1", "qwerty", "qwerty123",
+        "admin", "admin123", "administrator", "root", "toor", "secret", "secret123",
+        "changeit", "default", "guest", "test", "testing", "test1234", "test123",
+        "12345678", "123456789", "1234567890", "iloveyou", "abc123", "abcd1234",
+        "monkey", "dragon", "master", "trustno1", "hunter2", "none", "null", "undefined",
+        "true", "false", "required", "optional", "string", "empty", "pass", "passwd", "pwd",
+        "mypassword", "yourpassword", "newpassword", "oldpassword", "s3cr3t", "foobar",
+        "foobarbaz", "postgres", "mysql", "username", "user", "login",
+    }
+)  # fmt: skip
+_IDENTIFIER_PATH = re.compile(
+    r"^[A-Za-z_$][A-Za-z0-9_$]*(?:(?:\.|->|::)[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?$"
+)
+_CONSTANT = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_PLAIN_WORDS = re.compile(
+    r"^[a-z]+(?:[_-][a-z]+)*$|^[A-Z][a-z]{2,}(?:[A-Z][a-z]{2,})*$|^[a-z]{2,}(?:[A-Z][a-z]{2,})+$"
+)
+# $VAR, ${VAR}, $(cmd), %(name)s, %VAR%, @var, &var
+_SIGIL_REFERENCE = re.compile(r"^(?:\$[{(A-Za-z_]|%\(|%[A-Za-z_]+%|[@&][A-Za-z_][A-Za-z0-9_.]*$)")
+_REFERENCE = re.compile(
+    r"^(?:env|var|vars|secrets?|process\.env|os\.environ|config|settings|params?)[.:\[(]", re.I
+)
+
+
+_LETTERS_ONLY = re.compile(r"^[A-Za-z_]+$")  # identifiers and type names, not passwords
+_PATH = re.compile(r"^(?:~?/|\.\.?/|[A-Za-z]:\\)")  # /home/app (a PWD variable), C:\Users
+# A value that repeats the name of what it stands for is a placeholder ("YourPasswordHere").
+_ECHO_WORDS = re.compile(r"passw(?:or|0r)d|passwd|secret", re.IGNORECASE)
+
+
+_CAMEL_WORD = re.compile(r"[A-Z][a-z]+|[a-z]+|[A-Z]+")
+
+
+def _plain_words(value: str) -> bool:
+    """Words or an identifier, possibly with a number at either end (``userPassword2``)."""
+    core = value.strip("0123456789_-.")
+    if len(core) < 0.6 * len(value):
+        return False
+    if _PLAIN_WORDS.match(core):
+        return True
+    # CamelCase identifiers (ExclusiveStartShardId): words of 4+ letters make up most of it.
+    if not core.isalpha():
+        return False
+    words = _CAMEL_WORD.findall(core)
+    return sum(len(w) for w in words if len(w) >= 4) >= 0.7 * len(core)
+
+
+def _classes(value: str) -> int:
+    return sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+
+
+def _is_reference(value: str) -> bool:
+    """Code that names where a secret comes from rather than the secret itself."""
+    return bool(
+        _IDENTIFIER_PATH.match(value)
+        or _CONSTANT.match(value)
+        or _REFERENCE.match(value)
+        or _SIGIL_REFERENCE.match(value)
+        or value.startswith(("env:", "vault:", "secret:", "arn:", "file:"))
+        or value.endswith(
+            ("()", "_FILE", "_file", ".txt", ".json", ".pem", ".key", ".yaml", ".yml")
+        )
+    )
+
+
+_WORD_RUN = re.compile(r"[A-Z]?[a-z]{4,}")
+_PARAMETER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*=[^=]")  # name=value, never base64 padding
+_FILE_NAME = re.compile(r"\.[A-Za-z][A-Za-z0-9]{1,4}$")
+
+
+def _wordy(value: str) -> bool:
+    """Mostly made of words (``ServerlessV2PlatformVersions``, ``policy/AWSCleanRooms...``):
+    two or more word-like runs (4+ lower-case letters, maybe capitalised) cover half of it."""
+    runs = _WORD_RUN.findall(value)
+    return len(runs) >= 2 and sum(map(len, runs)) >= 0.5 * len(value)
+
+
+_SHORT_PREFIX = re.compile(r"^[A-Za-z0-9]{1,8}[._-]")
+
+
+# -- validators ------------------------------------------------------------------------------------
+
+
+def no_filler(value: str) -> bool:
+    """Vendor-format tokens: reject values padded with filler (``1234567890``, ``AAAAAA``)."""
+    return not _is_filler(value)
+
+
+def github_checksum(value: str) -> bool:
+    """GitHub's 2021 token format: ghp_/gho_/ghu_/ghs_/ghr_ + 30 base62 + 6-char CRC32."""
+    if value[:4] not in ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"):
+        return False
+    return _prefixed_crc32_token(value, 4)
+
+
+def npm_checksum(value: str) -> bool:
+    """npm access tokens: npm_ + 30 base62 + 6-char base62 CRC32 (GitHub's scheme)."""
+    return value.startswith("npm_") and _prefixed_crc32_token(value, 4)
+
+
+def jwt(value: str) -> bool:
+    """Three base64url parts whose header decodes to a JSON object naming an ``alg``."""
+    parts = value.split(".")
+    if len(parts) != 3 or not all(parts):
+        return False
+    raw = _b64decode(parts[0])
+    if raw is None:
+        return False
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+        return False
+    # An unsigned token (alg none) grants nothing by itself.
+    return str(header["alg"]).lower() != "none" and _b64decode(parts[1]) is not None
+
+
+def discord_bot_token(value: str) -> bool:
+    """Discord bot tokens start with the base64 of the bot's numeric user id (a snowflake)."""
+    first = value.split(".", 1)[0]
+    raw = _b64decode(first)
+    return raw is not None and raw.isdigit() and 17 <= len(raw) <= 20
+
+
+def base64_json(value: str) -> bool:
+    """The part after the vendor prefix (up to a ``_`` or ``.`` separator) is base64 JSON."""
+    body = re.sub(r"^[A-Za-z0-9]{2,8}_", "", value, count=1)
+    body = re.split(r"[_.]", body, maxsplit=1)[0]
+    raw = _b64decode(body)
+    if raw is None:
+        return False
+    try:
+        return isinstance(json.loads(raw.decode("utf-8")), dict)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+
+
+_PEM_SKIP = re.compile(r"-----(?:BEGIN|END)[^-]*-----|^[A-Za-z-]+:.*$|\\[nr]", re.MULTILINE)
+
+
+def pem_private_key(value: str) -> bool:
+    """The body of a PEM/PGP private key block holds real base64 key material."""
+    body = _PEM_SKIP.sub("", value)
+    if "..." in body or "\u2026" in body:
+        return False  # an elided example ("MIIEow...fvY4")
+    b64 = "".join(ch for ch in body if ch.isalnum() or ch in "+/")
+    return len(b64) >= 64 and len(set(b64)) >= 24
+
+
+def password_strength(value: str) -> bool:
+    """Plausibly a real password: >= 8 chars, 3 character classes or high entropy, not a
+    common word, not a variable name, constant or reference."""
+    if len(value) < 8 or len(value) > 128 or value.lower() in _COMMON_PASSWORDS:
+        return False
+    if _is_reference(value) or _PLAIN_WORDS.match(value) or _LETTERS_ONLY.match(value):
+        return False
+    if _is_filler(value) or _PATH.match(value):
+        return False
+    if _ECHO_WORDS.search(value) or len(set(value)) < 5:
+        return False
+    return _classes(value) >= 3 or (len(value) >= 12 and _entropy(value) >= 3.5)
+
+
+# Values a vendor rule knows to be public or test-mode: the generic rules leave them alone so that
+# publishable keys are not reported and test keys keep their own low-scored type.
+_NOT_GENERIC_PREFIXES = (
+    "pk_live_", "pk_test_", "sk_test_", "rk_test_", "EZTK", "access_token$sandbox$", "pk.eyJ",
+)  # fmt: skip
+
+
+def generic_secret(value: str) -> bool:
+    """A token-like value: not a word, identifier, path, file name, URL or filler; letters with
+    digits or with both cases."""
+    if _is_reference(value) or "://" in value or value.startswith(("./", "../", "~/")):
+        return False
+    if value.startswith(_NOT_GENERIC_PREFIXES) or ".." in value or _is_filler(value):
+        return False
+    if _FILE_NAME.search(value) or _wordy(value) or _PARAMETER.match(value):
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    mixed_case = any(c.islower() for c in value) and any(c.isupper() for c in value)
+    if not any(c.isalpha() for c in value) or not (has_digit or mixed_case):
+        return False
+    return not _plain_words(value)
+
+
+def random_token(value: str) -> bool:
+    """A random-looking token: two or more of lower/upper/digit, not a word or identifier.
+    A short vendor prefix (``s.``, ``key-``) is ignored."""
+    body = _SHORT_PREFIX.sub("", value, count=1)
+    if _is_filler(body) or _is_reference(body) or _wordy(body):
+        return False
+    if _plain_words(body):
+        return False
+    kinds = sum(
+        (
+            any(c.islower() for c in body),
+            any(c.isupper() for c in body),
+            any(c.isdigit() for c in body),
+        )
+    )
+    return kinds >= 2
+
+
+# Keys published in vendor documentation for local emulators (Azurite / Storage Emulator).
+_PUBLIC_AZURE_KEYS = frozenset(
+    {
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    }
+)
+
+
+def azure_storage_key(value: str) -> bool:
+    """An Azure Storage account key decodes to 64 bytes and is not the emulator's public key."""
+    raw = _b64decode(value)
+    return raw is not None and len(raw) == 64 and value not in _PUBLIC_AZURE_KEYS
+
+
+def mixed_case(value: str) -> bool:
+    """Letters-only random tokens (after a vendor prefix) mix cases evenly; identifiers do not."""
+    body = value.rsplit("_", 1)[-1]
+    letters = [c for c in body if c.isalpha()]
+    if len(letters) < 16:
+        return False
+    upper = sum(c.isupper() for c in letters)
+    share = upper / len(letters)
+    return 0.2 <= share <= 0.8 and not _PLAIN_WORDS.match(body)
+
+
+_PLACEHOLDER_PASSWORDS = _COMMON_PASSWORDS | {
+    "pw", "pword", "passwort", "mot_de_passe", "secretpassword", "supersecret",
+    "mysecretpassword", "mysecret", "pa55word", "pa$$word", "x", "xx", "xxx", "token", "apikey",
+    "api_key", "key", "accesskey", "secretkey", "user", "username", "name", "pass123", "foo",
+    "bar", "baz", "qux", "pw123", "hello", "world",
+}  # fmt: skip
+
+
+def url_password(value: str) -> bool:
+    """A password in a URL or ``curl -u``: not a placeholder word, variable or template."""
+    low = value.lower()
+    if low in _PLACEHOLDER_PASSWORDS or len(value) < 3 or _ECHO_WORDS.search(value):
+        return False
+    if value.startswith(("$", "%", "{", "[", "(")) or value.endswith(("}", "]", ")")):
+        return False
+    # A port number sitting after a host ("http://host:8080@...") is not a password.
+    return not (value.isdigit() and len(value) <= 5)
+
+
+VALIDATORS: dict[str, Callable[[str], bool]] = {
+    "azure_storage_key": azure_storage_key,
+    "base64_json": base64_json,
+    "discord_bot_token": discord_bot_token,
+    "generic_secret": generic_secret,
+    "github_checksum": github_checksum,
+    "jwt": jwt,
+    "mixed_case": mixed_case,
+    "no_filler": no_filler,
+    "npm_checksum": npm_checksum,
+    "password_strength": password_strength,
+    "pem_private_key": pem_private_key,
+    "random_token": random_token,
+    "url_password": url_password,
+}

@@ -1,0 +1,1 @@
+"""Connectors: one module per system; base.py holds the interface and registry."""

@@ -1,0 +1,142 @@
+"""The Connector interface and the registry of connector kinds.
+
+A connector is small on purpose (compare httpx's ``AsyncBaseTransport``): a ``kind``, a typed
+``Config`` model, and four coroutines. Constructors do no I/O; ``check()`` is the first call that
+touches the network or disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from types import TracebackType
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel
+
+from models import Asset, Item
+from models.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Bytes of one item, capped: ``truncated`` says the item is longer than ``data``."""
+
+    data: bytes
+    truncated: bool
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What every connector provides."""
+
+    kind: ClassVar[str]
+    schemes: ClassVar[tuple[str, ...]]
+    Config: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def config_from_target(cls, target: str, options: dict[str, Any]) -> BaseModel:
+        """Build this connector's Config from a target URI and CLI options (no I/O)."""
+        ...
+
+    async def check(self) -> None:
+        """Verify the source is reachable and readable; raise a SourceError if not."""
+        ...
+
+    def discover(self) -> AsyncIterator[Asset | Item]:
+        """Yield each container (Asset) before the items it holds."""
+        ...
+
+    async def read(self, item: Item, max_bytes: int) -> Content:
+        """Return at most ``max_bytes`` of the item; raise ItemUnreadable on failure."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release sessions and clients."""
+        ...
+
+
+class ConnectorBase:
+    """Optional mixin giving connectors ``async with`` support."""
+
+    async def aclose(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class ConnectorRegistry:
+    """Connector kinds by name and by URI scheme; a duplicate name or scheme is an error."""
+
+    def __init__(self, connectors: Iterable[type[Connector]] = ()) -> None:
+        self._by_kind: dict[str, type[Connector]] = {}
+        self._by_scheme: dict[str, type[Connector]] = {}
+        for cls in connectors:
+            self.register(cls)
+
+    def register(self, cls: type[Connector]) -> None:
+        if cls.kind in self._by_kind:
+            raise ConfigError(f"connector kind {cls.kind!r} is registered twice")
+        for scheme in cls.schemes:
+            if scheme in self._by_scheme:
+                raise ConfigError(f"URI scheme {scheme!r} is claimed by two connectors")
+        self._by_kind[cls.kind] = cls
+        for scheme in cls.schemes:
+            self._by_scheme[scheme] = cls
+
+    def kinds(self) -> list[str]:
+        return sorted(self._by_kind)
+
+    def get(self, kind: str) -> type[Connector]:
+        try:
+            return self._by_kind[kind]
+        except KeyError:
+            raise ConfigError(
+                f"unknown connector kind {kind!r}; known: {', '.join(self.kinds())}"
+            ) from None
+
+    def for_target(self, target: str) -> type[Connector]:
+        """The connector class for a target: a URI with a known scheme, or a local path."""
+        scheme = urlsplit(target).scheme
+        if len(scheme) <= 1:  # no scheme, or a Windows drive letter
+            scheme = "file"
+        try:
+            return self._by_scheme[scheme]
+        except KeyError:
+            raise ConfigError(
+                f"no connector for {scheme}:// targets; known schemes: "
+                + ", ".join(sorted(self._by_scheme))
+            ) from None
+
+
+def default_registry() -> ConnectorRegistry:
+    """Built-in connectors, listed here explicitly, plus those from ``perimeter.connectors``."""
+    from connectors.local import LocalConnector
+    from connectors.s3 import S3Connector
+
+    registry = ConnectorRegistry([LocalConnector, S3Connector])
+    for ep in entry_points(group="perimeter.connectors"):
+        registry.register(ep.load())
+    return registry
+
+
+def connector_for_target(
+    target: str, options: dict[str, Any], registry: ConnectorRegistry | None = None
+) -> Connector:
+    """Instantiate the connector that serves ``target`` (no I/O yet)."""
+    cls = (registry or default_registry()).for_target(target)
+    config = cls.config_from_target(target, options)
+    factory: Any = cls
+    connector: Connector = factory(config)
+    return connector

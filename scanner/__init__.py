@@ -1,0 +1,1 @@
+"""The scan pipeline: sampling, extraction, classification in worker processes."""

@@ -1,0 +1,1 @@
+"""Store, CLI, data map and (later) the HTTP service."""

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import pytest
+
+from classifiers.validators.pii import (
+    aba_routing,
+    calendar_date,
+    credit_card,
+    iban,
+    ip_address,
+    us_ssn,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        pytest.param("4111 1111 1111 1111", True, id="visa-16"),
+        pytest.param("4222222222222", True, id="visa-13"),
+        pytest.param("5425233430109903", True, id="mastercard-51-55"),
+        pytest.param("2221000000000009", True, id="mastercard-2221"),
+        pytest.param("2720992593319364", True, id="mastercard-2720"),
+        pytest.param("2721000000000004", False, id="mastercard-2721-out-of-range"),
+        pytest.param("378282246310005", True, id="amex"),
+        pytest.param("6011111111111117", True, id="discover"),
+        pytest.param("3530111333300000", True, id="jcb"),
+        pytest.param("36227206271667", True, id="diners-14"),
+        pytest.param("4111111111111112", False, id="luhn-fails"),
+        pytest.param("9111111111111111", False, id="no-issuer"),
+        pytest.param("0000000000000000", False, id="zeros"),
+    ],
+)
+def test_credit_card(value: str, ok: bool) -> None:
+    assert credit_card(value) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        pytest.param("536-22-1234", True, id="valid"),
+        pytest.param("123-45-6789", True, id="sequential-but-valid-structure"),
+        pytest.param("000-22-1234", False, id="area-000"),
+        pytest.param("666-22-1234", False, id="area-666"),
+        pytest.param("900-22-1234", False, id="area-900"),
+        pytest.param("999-22-1234", False, id="area-999"),
+        pytest.param("536-00-1234", False, id="group-00"),
+        pytest.param("536-22-0000", False, id="serial-0000"),
+        pytest.param("078-05-1120", False, id="voided-sample"),
+        pytest.param("111-11-1111", False, id="one-digit"),
+        pytest.param("53622123", False, id="too-short"),
+    ],
+)
+def test_us_ssn(value: str, ok: bool) -> None:
+    assert us_ssn(value) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        pytest.param("GB82 WEST 1234 5698 7654 32", True, id="gb"),
+        pytest.param("DE89370400440532013000", True, id="de"),
+        pytest.param("FR1420041010050500013M02606", True, id="fr"),
+        pytest.param("NO9386011117947", True, id="no-shortest"),
+        pytest.param("gb82west12345698765432", True, id="lowercase"),
+        pytest.param("DE89370400440532013001", False, id="mod97-fails"),
+        pytest.param("DE8937040044053201300", False, id="wrong-length-for-country"),
+        pytest.param("XX89370400440532013000", False, id="unknown-country"),
+    ],
+)
+def test_iban(value: str, ok: bool) -> None:
+    assert iban(value) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("021000021", True),
+        ("011000015", True),
+        ("121000358", True),
+        ("021000022", False),
+        ("991000024", False),
+        ("000000000", False),
+    ],
+)
+def test_aba_routing(value: str, ok: bool) -> None:
+    assert aba_routing(value) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("203.0.113.9", True),
+        ("2001:db8::1", True),
+        ("0.0.0.0", False),
+        ("1:2", False),
+        ("256.1.1.1", False),
+    ],
+)
+def test_ip_address(value: str, ok: bool) -> None:
+    assert ip_address(value) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("2024-02-29", True),
+        ("2023-02-29", False),
+        ("12/31/1999", True),
+        ("31.12.1999", True),
+        ("13/13/2020", False),
+        ("March 3, 2021", True),
+    ],
+)
+def test_calendar_date(value: str, ok: bool) -> None:
+    assert calendar_date(value) is ok
