@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,58 @@ def test_demo_scans_fake_workspace_into_every_level(tmp_path: Path) -> None:
     assert levels == EXPECTED_LEVELS
     assert {"restricted", "confidential", "internal", "public"} <= set(levels.values())
     assert all(r["error"] is None for r in records)
+
+
+@pytest.mark.s3
+def test_scan_s3_bucket_end_to_end(s3_server: Any, tmp_path: Path) -> None:
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.endpoint_url,
+        aws_access_key_id=s3_server.access_key,
+        aws_secret_access_key=s3_server.secret_key,
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket="cli-e2e")
+    client.put_object(
+        Bucket="cli-e2e",
+        Key="exports/people.csv",
+        Body=b"name,email,ssn\nAlice Walker,alice@corp.example,536-22-1234\n",
+    )
+    client.put_object(Bucket="cli-e2e", Key="exports/big.log", Body=b"x" * 300_000)
+    client.put_object(Bucket="cli-e2e", Key="readme.txt", Body=b"hello\n")
+    env = {
+        "AWS_ACCESS_KEY_ID": s3_server.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
+        "AWS_REGION": "us-east-1",
+    }
+    db = tmp_path / "s3.db"
+    result = run(
+        "scan",
+        "s3://cli-e2e",
+        "--endpoint-url",
+        s3_server.endpoint_url,
+        "--db",
+        str(db),
+        "--max-bytes",
+        "100000",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    records = json.loads(run("map", "--db", str(db), "--items", "-f", "json").stdout)
+    by_key = {r["uri"]: r for r in records}
+    assert by_key["s3://cli-e2e/exports/people.csv"]["level"] == "restricted"
+    assert by_key["s3://cli-e2e/exports/people.csv"]["exposure"] == "private"
+    assert by_key["s3://cli-e2e/exports/big.log"]["status"] == "partial"
+    assert by_key["s3://cli-e2e/exports/big.log"]["bytes_read"] == 100_000
+    assert by_key["s3://cli-e2e/readme.txt"]["level"] == "internal"
+    bad = run(
+        "scan",
+        "s3://cli-e2e",
+        "--endpoint-url",
+        s3_server.endpoint_url,
+        env={**env, "AWS_SECRET_ACCESS_KEY": "wrong-secret"},
+    )
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "secret access key" in bad.stderr

@@ -25,6 +25,9 @@ PLANTED = {
     "EMAIL_ADDRESS": "margaret.thompson@example-corp.com",
     "PHONE_NUMBER": "(415) 555-2671",
     "PERSON": "Margaret Thompson",
+    "AWS_ACCESS_KEY_ID": "AKIA2OGYBAH6STQ3PQRZ",
+    "GITHUB_TOKEN": "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",
+    "URL_CREDENTIALS": "Vq8rT2mZp4Lx",
 }
 
 
@@ -40,6 +43,11 @@ def _workspace(root: Path) -> None:
         json.dumps({"payee": {"card": PLANTED["CREDIT_CARD"], "iban": PLANTED["IBAN_CODE"]}})
     )
     (root / "notes.txt").write_text("Lunch menu: soup, bread, and apples.\n")
+    (root / "deploy.env").write_text(
+        f"AWS_ACCESS_KEY_ID={PLANTED['AWS_ACCESS_KEY_ID']}\n"
+        f"GITHUB_TOKEN={PLANTED['GITHUB_TOKEN']}\n"
+        f"DATABASE_URL=postgres://app:{PLANTED['URL_CREDENTIALS']}@db.internal:5432/prod\n"
+    )
     (root / "broken.json").write_text('{"unterminated": ')
     (root / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(64))
     (root / "big.txt").write_text("filler line\n" * 10_000 + f"late {PLANTED['US_SSN']}\n")
@@ -81,6 +89,10 @@ def test_scan_classifies_locates_and_records_errors(tmp_path: Path) -> None:
     card = next(f for f in items["payout.json"]["findings"] if f["type"] == "CREDIT_CARD")
     assert card["location"] == {"json_path": "$.payee.card"}
     assert items["notes.txt"]["level"] == "internal" and items["notes.txt"]["types"] == []
+    assert items["deploy.env"]["level"] == "restricted"
+    assert {"AWS_ACCESS_KEY_ID", "GITHUB_TOKEN", "URL_CREDENTIALS"} <= set(
+        items["deploy.env"]["types"]
+    )
     assert items["broken.json"]["status"] == "failed"
     assert "invalid JSON" in items["broken.json"]["error"]
     assert items["image.png"]["status"] == "skipped"
@@ -92,8 +104,8 @@ def test_scan_classifies_locates_and_records_errors(tmp_path: Path) -> None:
     assert "US_SSN" not in items["big.txt"]["types"]
 
     c = scan.counters
-    assert (c.items_seen, c.items_sampled) == (6, 6)
-    assert (c.items_scanned, c.items_failed, c.items_skipped, c.items_partial) == (4, 1, 1, 1)
+    assert (c.items_seen, c.items_sampled) == (7, 7)
+    assert (c.items_scanned, c.items_failed, c.items_skipped, c.items_partial) == (5, 1, 1, 1)
 
 
 def test_store_never_holds_a_raw_value(tmp_path: Path) -> None:
@@ -120,7 +132,7 @@ def test_rescan_replaces_findings_without_duplicates(tmp_path: Path) -> None:
     store, _ = _scan(root, db)
     try:
         assert store.db.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == first
-        assert store.db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 6
+        assert store.db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 7
         assert store.db.execute("SELECT COUNT(*) FROM scans").fetchone()[0] == 2
     finally:
         store.close()
@@ -169,6 +181,6 @@ def test_budget_limits_items_per_container(tmp_path: Path, budget: int) -> None:
         counters = store.scan(scan_id).counters
     finally:
         store.close()
-    # three containers: data/ (4 files), hr/ (1), finance/ (1)
-    assert counters.items_seen == 6
-    assert counters.items_sampled == min(budget, 4) + 1 + 1
+    # three containers: data/ (5 files), hr/ (1), finance/ (1)
+    assert counters.items_seen == 7
+    assert counters.items_sampled == min(budget, 5) + 1 + 1
