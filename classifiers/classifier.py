@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from classifiers.engine import DetectorEngine, RawMatch
+from classifiers.engine import DetectorEngine, RawMatch, shannon_entropy
 from classifiers.masking import fingerprint, mask
+from classifiers.multiscan import default_cache_dir
 from classifiers.policy import Policy
+from classifiers.spec import Engine
 from models import Classification, Finding
 
 
@@ -21,6 +24,10 @@ class ClassifierSettings:
     policy_file: Path | None = None
     public_locations: tuple[str, ...] = ()
     min_score: float = 0.0
+    # Pattern back end (auto, hyperscan, re2) and where built Hyperscan databases are kept, so
+    # each worker process loads the database instead of compiling it (seconds) again.
+    pattern_backend: str = "re2"
+    pattern_cache: Path | None = field(default_factory=default_cache_dir)
 
 
 class Classifier:
@@ -35,19 +42,22 @@ class Classifier:
     @classmethod
     def from_settings(cls, settings: ClassifierSettings) -> Classifier:
         policy = Policy.load(settings.policy_file).with_public_locations(settings.public_locations)
-        engine = DetectorEngine.builtin(settings.rule_files)
+        engine = DetectorEngine.builtin(
+            settings.rule_files, backend=settings.pattern_backend, cache_dir=settings.pattern_cache
+        )
         return cls(engine, policy, settings.key, settings.min_score)
 
-    def findings(self, text: str) -> list[Finding]:
-        return self.findings_batch([text])[0]
+    def findings(self, text: str, explain: bool = False) -> list[Finding]:
+        return self.findings_batch([text], explain)[0]
 
-    def findings_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
+    def findings_batch(self, texts: Sequence[str], explain: bool = False) -> list[list[Finding]]:
+        """Findings per text; ``explain`` adds each one's decision trace (no raw value in it)."""
         return [
-            [self.to_finding(m) for m in matches if m.score >= self.min_score]
+            [self.to_finding(m, explain) for m in matches if m.score >= self.min_score]
             for matches in self.engine.analyze_batch(texts)
         ]
 
-    def to_finding(self, match: RawMatch) -> Finding:
+    def to_finding(self, match: RawMatch, explain: bool = False) -> Finding:
         spec = match.spec
         return Finding(
             type=spec.type,
@@ -58,7 +68,55 @@ class Classifier:
             fingerprint=fingerprint(self._key, spec.type, match.value, spec.normalize),
             start=match.start,
             end=match.end,
+            likelihood=match.likelihood,
+            trace=explain_match(match, self.min_score) if explain else None,
         )
 
     def classify(self, findings: Sequence[Finding], uri: str | None = None) -> Classification:
         return self.policy.classify(findings, uri)
+
+
+def explain_match(match: RawMatch, min_score: float = 0.0) -> dict[str, Any]:
+    """Why a match became a finding: what proposed it, what checked it, how it was scored.
+
+    Describes the rule and the decisions only; it never holds the matched value.
+    """
+    spec = match.spec
+    pattern = match.pattern
+    if spec.engine is Engine.REGEX and pattern is not None:
+        proposed: dict[str, Any] = {"engine": "regex", "pattern": pattern.regex}
+        if pattern.requires_context:
+            proposed["requires_context"] = True
+    elif spec.engine is Engine.SPACY:
+        proposed = {"engine": "spacy", "entities": list(spec.entities)}
+    else:
+        proposed = {"engine": spec.engine.value}
+    checks: list[dict[str, Any]] = []
+    if spec.validator:
+        used = pattern is None or pattern.use_validator
+        checks.append(
+            {"check": f"validator {spec.validator}", "result": "passed" if used else "skipped"}
+        )
+    if spec.min_entropy is not None:
+        entropy = round(shannon_entropy(match.value), 2)
+        checks.append({"check": f"entropy >= {spec.min_entropy:g}", "result": f"{entropy:g}"})
+    if spec.filter_placeholders:
+        checks.append({"check": "not a placeholder", "result": "passed"})
+    if spec.negative_context:
+        checks.append({"check": "no negative context word", "result": "passed"})
+    steps = [{"step": name, "score": score} for name, score in match.steps]
+    if min_score:
+        steps.append({"step": f"kept: score >= min_score {min_score:g}", "score": match.score})
+    return {
+        "detector": spec.id,
+        "proposed_by": proposed,
+        "checks": checks,
+        "context": {
+            "window": spec.context_window,
+            "words_seen": list(match.context_words),
+            "boost": spec.context_boost if match.context_words else 0.0,
+        },
+        "score_steps": steps,
+        "score": match.score,
+        "likelihood": match.likelihood.value,
+    }

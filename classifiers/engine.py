@@ -1,9 +1,10 @@
 """The detection engine: every declared detector run over a text, candidates validated and scored.
 
-Regex detectors are compiled with RE2 (linear time, whatever the input). An RE2 set of all
-patterns tells which ones occur in a text, so a text costs one pass plus one pass per pattern
-that actually hits. Phone numbers come from libphonenumber and names from spaCy, loaded lazily
-and batched with ``nlp.pipe``.
+Regex detectors are compiled with RE2 (linear time, whatever the input) and, when it is
+installed, into one Hyperscan database (``classifiers.multiscan``): a text is scanned once for
+all patterns, and RE2 then runs only the patterns that occurred, to get exact spans and the
+``value`` group. Validators, placeholder filters and context scoring follow. Phone numbers come
+from libphonenumber and names from spaCy, loaded lazily and batched with ``nlp.pipe``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Any
 
 import re2
 
+from classifiers.multiscan import PatternScanner, make_scanner, re2_options
 from classifiers.spec import DetectorSpec, Engine, PatternSpec, load_rule_file
 from classifiers.validators import VALIDATORS, Validator
+from models import Likelihood
 from models.errors import DetectorDefinitionError
 
 RULES_DIR = Path(__file__).with_name("rules")
@@ -27,17 +30,19 @@ RULES_DIR = Path(__file__).with_name("rules")
 # spaCy cannot take arbitrarily long texts; longer ones are cut at whitespace into pieces.
 _NER_PIECE = 100_000
 PHONE_REGION = "US"
-_SET_SIZE = 24
 _WORD = re2.compile(r"[a-z0-9]+")
 _HAS_NAME = re2.compile(r"[A-Z][a-z]")
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.max_mem = 64 << 20
-_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS = re2_options()
 
 
 @dataclass(frozen=True, slots=True)
 class RawMatch:
-    """A validated candidate; holds the raw value, so it never leaves the worker as is."""
+    """A validated candidate; holds the raw value, so it never leaves the worker as is.
+
+    ``pattern``, ``context_words`` and ``steps`` are the decision trace (``classify --explain``):
+    the regex (or engine) that proposed it, the context words seen near it, and how the score
+    was reached.
+    """
 
     spec: DetectorSpec
     start: int
@@ -45,10 +50,36 @@ class RawMatch:
     score: float
     value: str
     context_hit: bool = False
+    pattern: PatternSpec | None = None
+    context_words: tuple[str, ...] = ()
+    steps: tuple[tuple[str, float], ...] = ()
 
     @property
     def type(self) -> str:
         return self.spec.type
+
+    @property
+    def likelihood(self) -> Likelihood:
+        return likelihood(self.score)
+
+
+# Upper score bounds of each likelihood below VERY_LIKELY. The built-in rules put a bare
+# structural match without a checksum at 0.5-0.7 (POSSIBLE/LIKELY), a checksum-validated or
+# context-confirmed one at 0.85+ (VERY_LIKELY).
+_LIKELIHOOD_BOUNDS = (
+    (0.25, Likelihood.VERY_UNLIKELY),
+    (0.45, Likelihood.UNLIKELY),
+    (0.65, Likelihood.POSSIBLE),
+    (0.85, Likelihood.LIKELY),
+)
+
+
+def likelihood(score: float) -> Likelihood:
+    """The Cloud DLP likelihood bucket of a score in [0, 1]."""
+    for bound, bucket in _LIKELIHOOD_BOUNDS:
+        if score < bound:
+            return bucket
+    return Likelihood.VERY_LIKELY
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +154,11 @@ class DetectorEngine:
     """Runs a fixed set of detectors. Build once per process; ``analyze`` is thread-compatible."""
 
     def __init__(
-        self, specs: Sequence[DetectorSpec], validators: dict[str, Validator] | None = None
+        self,
+        specs: Sequence[DetectorSpec],
+        validators: dict[str, Validator] | None = None,
+        backend: str = "re2",
+        cache_dir: Path | None = None,
     ) -> None:
         self.specs = list(specs)
         self._validators = VALIDATORS if validators is None else validators
@@ -135,23 +170,42 @@ class DetectorEngine:
             if spec.validator and spec.validator not in self._validators:
                 raise DetectorDefinitionError(f"{spec.id}: unknown validator {spec.validator!r}")
         self._compiled = [c for spec in self.specs for c in _compile(spec)]
-        # Several small sets rather than one: one RE2 set of ~150 patterns exhausts its DFA
-        # cache on base64-heavy text and falls back to a slow path (2 s/MB measured).
-        self._sets: list[tuple[int, Any]] = []
-        for first in range(0, len(self._compiled), _SET_SIZE):
-            rset = re2.Set.SearchSet(_RE2_OPTIONS)
-            for c in self._compiled[first : first + _SET_SIZE]:
-                rset.Add(c.pattern.regex)
-            rset.Compile()
-            self._sets.append((first, rset))
+        self.backend = backend
+        self.cache_dir = cache_dir
+        self._scanner_cache: PatternScanner | None = None
         self._phone = [s for s in self.specs if s.engine is Engine.PHONENUMBERS]
         self._ner = [s for s in self.specs if s.engine is Engine.SPACY]
         self._nlp: Any = None
 
     @classmethod
-    def builtin(cls, extra_rule_files: Iterable[Path] = ()) -> DetectorEngine:
+    def builtin(
+        cls,
+        extra_rule_files: Iterable[Path] = (),
+        backend: str = "re2",
+        cache_dir: Path | None = None,
+    ) -> DetectorEngine:
         """The built-in rule files plus any custom ones."""
-        return cls(load_specs(extra_rule_files))
+        return cls(load_specs(extra_rule_files), backend=backend, cache_dir=cache_dir)
+
+    @property
+    def scanner(self) -> PatternScanner:
+        """The multi-pattern scanner, built on first use (a Hyperscan build takes seconds)."""
+        if self._scanner_cache is None:
+            self._scanner_cache = make_scanner(
+                [c.pattern.regex for c in self._compiled], self.backend, self.cache_dir
+            )
+        return self._scanner_cache
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Compiled databases, scratch space and the spaCy model are per process: rebuilt lazily.
+        state = self.__dict__.copy()
+        state.update(_scanner_cache=None, _nlp=None, _compiled=None)
+        state.pop("by_id", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._compiled = [c for spec in self.specs for c in _compile(spec)]
 
     @cached_property
     def by_id(self) -> dict[str, DetectorSpec]:
@@ -162,6 +216,7 @@ class DetectorEngine:
 
     def analyze_batch(self, texts: Sequence[str]) -> list[list[RawMatch]]:
         """Findings per text, overlaps resolved; names are found in one batched spaCy pass."""
+        texts = [_encodable(t) for t in texts]
         results = [self._patterns(t) + self._phones(t) for t in texts]
         if self._ner:
             for i, matches in enumerate(self._names(texts)):
@@ -171,19 +226,24 @@ class DetectorEngine:
     # -- regex --------------------------------------------------------------------------------
 
     def _patterns(self, text: str) -> list[RawMatch]:
-        out: list[RawMatch] = []
         if not text:
-            return out
-        hits = [first + i for first, rset in self._sets for i in rset.Match(text) or ()]
-        for index in hits:
+            return []
+        data = text.encode("utf-8")
+        spans: list[tuple[_Compiled, int, int]] = []
+        for index in self.scanner.scan(data):
             c = self._compiled[index]
-            for m in c.regex.finditer(text):
-                start, end = (m.start(c.value_group), m.end(c.value_group))
-                if start < 0 or start == end:
-                    continue
-                match = self._accept(c.spec, c.pattern, text, start, end)
-                if match is not None:
-                    out.append(match)
+            for m in c.regex.finditer(data):
+                start, end = m.span(c.value_group)
+                if start >= 0 and start != end:
+                    spans.append((c, start, end))
+        if not spans:
+            return []
+        chars = _char_offsets(text, data, [o for _, s, e in spans for o in (s, e)])
+        out: list[RawMatch] = []
+        for c, start, end in spans:
+            match = self._accept(c.spec, c.pattern, text, chars[start], chars[end])
+            if match is not None:
+                out.append(match)
         return out
 
     def _accept(
@@ -200,16 +260,20 @@ class DetectorEngine:
         if check and not self._validators[check](value):
             return None
         score = pattern.score if pattern and pattern.score is not None else spec.score
-        hit = _near(text, start, end, spec.context, spec.context_window)
-        if pattern is not None and pattern.requires_context and not hit:
+        steps: list[tuple[str, float]] = [("pattern" if pattern else "detector", score)]
+        seen = _words_near(text, start, end, spec.context, spec.context_window)
+        if pattern is not None and pattern.requires_context and not seen:
             return None
-        if hit:
+        if seen:
             score = min(1.0, score + spec.context_boost)
-        if spec.negative_context and _near(
+            steps.append((f"context +{spec.context_boost:g}", round(score, 3)))
+        if spec.negative_context and _words_near(
             text, start, end, spec.negative_context, spec.context_window
         ):
             return None
-        return RawMatch(spec, start, end, round(score, 3), value, hit)
+        return RawMatch(
+            spec, start, end, round(score, 3), value, bool(seen), pattern, seen, tuple(steps)
+        )
 
     # -- phone numbers ------------------------------------------------------------------------
 
@@ -284,12 +348,43 @@ def _compile(spec: DetectorSpec) -> list[_Compiled]:
     return compiled
 
 
-def _near(text: str, start: int, end: int, words: Sequence[str], window: int) -> bool:
+def _encodable(text: str) -> str:
+    """Lone surrogates (from a bad decode upstream) become "?": RE2 and Hyperscan take UTF-8."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _char_offsets(text: str, data: bytes, offsets: Iterable[int]) -> dict[int, int]:
+    """Map UTF-8 byte offsets (at character boundaries) to ``str`` offsets in one pass."""
+    if len(data) == len(text):  # ASCII: bytes and characters coincide
+        return {o: o for o in offsets}
+    found: dict[int, int] = {}
+    last_byte = last_char = 0
+    for offset in sorted(set(offsets)):
+        last_char += len(data[last_byte:offset].decode("utf-8"))
+        last_byte = offset
+        found[offset] = last_char
+    return found
+
+
+def _words_near(
+    text: str, start: int, end: int, words: Sequence[str], window: int
+) -> tuple[str, ...]:
+    """The context words (as declared) found within ``window`` characters of the match."""
     if not words:
-        return False
+        return ()
     around = text[max(0, start - window) : start] + " " + text[end : end + window]
     normalized = " " + " ".join(_WORD.findall(around.lower())) + " "
-    return any(f" {w} " in normalized for w in _normalized_words(tuple(words)))
+    return tuple(
+        w
+        for w, n in zip(words, _normalized_words(tuple(words)), strict=True)
+        if f" {n} " in normalized
+    )
 
 
 _norm_cache: dict[tuple[str, ...], tuple[str, ...]] = {}

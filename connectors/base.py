@@ -58,6 +58,60 @@ class Connector(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class AccessReport:
+    """What ``perimeter check`` shows: who the credentials are and what they may do.
+
+    ``granted`` is what the vendor's own answer says (None when the API does not tell);
+    ``needed`` the scopes a scan cannot do without; ``optional`` those it uses when granted
+    (private channels, DMs).
+    """
+
+    identity: str
+    granted: tuple[str, ...] | None
+    needed: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        if self.granted is None:
+            return ()
+        return tuple(s for s in self.needed if s not in self.granted)
+
+    @property
+    def broader(self) -> tuple[str, ...]:
+        """Granted scopes a scan never uses: least privilege says remove them."""
+        if self.granted is None:
+            return ()
+        used = {*self.needed, *self.optional}
+        return tuple(s for s in self.granted if s not in used)
+
+
+@runtime_checkable
+class ReportsAccess(Protocol):
+    """A connector that can say which scopes its credentials carry (``perimeter check``)."""
+
+    async def check_access(self) -> AccessReport: ...
+
+
+@runtime_checkable
+class Incremental(Protocol):
+    """A connector that can scan only what changed since the last completed scan.
+
+    The cursor is the connector's own opaque string (JSON, a timestamp, a delta token); the
+    runner stores it when a scan completes and hands it back before the next one.
+    """
+
+    def resume_from(self, cursor: str | None) -> None:
+        """Before ``discover()``: the cursor the last completed scan ended with (None: all)."""
+        ...
+
+    def next_cursor(self) -> str | None:
+        """After ``discover()`` ran to its end: the cursor the next scan resumes from."""
+        ...
+
+
 class ConnectorBase:
     """Optional mixin giving connectors ``async with`` support."""
 
@@ -122,10 +176,25 @@ class ConnectorRegistry:
 
 def default_registry() -> ConnectorRegistry:
     """Built-in connectors, listed here explicitly, plus those from ``perimeter.connectors``."""
+    from connectors.confluence import ConfluenceConnector
+    from connectors.gdrive import GDriveConnector
     from connectors.local import LocalConnector
+    from connectors.m365 import M365Connector
+    from connectors.notion import NotionConnector
     from connectors.s3 import S3Connector
+    from connectors.slack import SlackConnector
 
-    registry = ConnectorRegistry([LocalConnector, S3Connector])
+    registry = ConnectorRegistry(
+        [
+            LocalConnector,
+            S3Connector,
+            SlackConnector,
+            GDriveConnector,
+            M365Connector,
+            ConfluenceConnector,
+            NotionConnector,
+        ]
+    )
     for ep in entry_points(group="perimeter.connectors"):
         registry.register(ep.load())
     return registry

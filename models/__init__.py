@@ -39,6 +39,16 @@ class Category(StrEnum):
     SECRET = "secret"
 
 
+class Likelihood(StrEnum):
+    """How likely a finding is what its type says (the scale of Google Cloud DLP)."""
+
+    VERY_UNLIKELY = "VERY_UNLIKELY"
+    UNLIKELY = "UNLIKELY"
+    POSSIBLE = "POSSIBLE"
+    LIKELY = "LIKELY"
+    VERY_LIKELY = "VERY_LIKELY"
+
+
 class ItemStatus(StrEnum):
     """Outcome of scanning one item."""
 
@@ -52,6 +62,7 @@ class ScanStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class _Model(BaseModel):
@@ -91,6 +102,7 @@ class Item(_Model):
     exposure: Exposure = Exposure.PRIVATE
     etag: str | None = None
     version: str | None = None
+    web_url: str | None = None  # where a person opens it (SaaS sources); never carries a token
 
 
 class Location(_Model):
@@ -102,9 +114,30 @@ class Location(_Model):
     field: str | None = None  # column name (from the header) or 1-based column index
     json_path: str | None = None  # JSONPath of the value, e.g. $.users[3].email
     record: int | None = None  # 1-based record number in JSON Lines
+    member: str | None = None  # path inside an archive; nested ones joined by "!/": a.zip!/b.csv
+    part: str | None = None  # email part: "headers", "body", or an attachment's file name
+    page: int | None = None  # 1-based page of a PDF, slide of a presentation
+    sheet: str | None = None  # worksheet name of a spreadsheet
+    cell: str | None = None  # A1-style cell reference in that sheet
+    section: str | None = None  # part of a document: body, table, header, footer, comments, notes
+    paragraph: int | None = None  # 1-based paragraph within that section
 
     def describe(self) -> str:
-        parts: list[str] = []
+        # The container path reads like the issue's `bundle.zip!/hr/payroll.xlsx!Sheet1!C7`.
+        address = "".join(
+            f"!{p}"
+            for p in (f"/{self.member}" if self.member else None, self.sheet, self.cell)
+            if p
+        )
+        parts: list[str] = [address] if address else []
+        if self.part is not None:
+            parts.append(f"part {self.part}")
+        if self.page is not None:
+            parts.append(f"page {self.page}")
+        if self.section is not None:
+            parts.append(self.section)
+        if self.paragraph is not None:
+            parts.append(f"paragraph {self.paragraph}")
         if self.record is not None:
             parts.append(f"record {self.record}")
         if self.json_path is not None:
@@ -130,6 +163,8 @@ class Finding(_Model):
     location: Location = Field(default_factory=Location)
     start: int | None = None  # offset in the text handed to the classifier
     end: int | None = None
+    likelihood: Likelihood | None = None  # the score on the Cloud DLP scale
+    trace: dict[str, Any] | None = None  # decision trace, only when asked (classify --explain)
 
 
 class Reason(_Model):

@@ -7,9 +7,10 @@ executor. Results go to a sink, which the service layer implements with its stor
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Protocol
 
 from connectors.base import Connector
@@ -17,6 +18,16 @@ from models import Asset, Classification, Item, ItemResult, ItemStatus, Level, S
 from models.errors import ItemError
 from scanner.sampling import SamplingOptions, sample
 from scanner.worker import ContentResult, scan_content
+
+
+@dataclass(frozen=True, slots=True)
+class DoneItem:
+    """An item a scan already stored: enough to count it again and to know it is unchanged."""
+
+    etag: str | None
+    status: ItemStatus
+    bytes_read: int
+    findings: int
 
 
 class ResultSink(Protocol):
@@ -38,8 +49,11 @@ class Scanner:
         sampling: SamplingOptions | None = None,
         concurrency: int = 8,
         on_progress: Callable[[ScanCounters], None] = lambda c: None,
+        done: Mapping[str, DoneItem] | None = None,
     ) -> None:
         self.connector = connector
+        # Items a resumed scan already finished before it was interrupted: counted, not re-read.
+        self.done = done or {}
         self.executor = executor
         self.sink = sink
         self.sampling = sampling or SamplingOptions()
@@ -75,6 +89,11 @@ class Scanner:
 
     async def _worker(self, queue: asyncio.Queue[Item | None]) -> None:
         while (item := await queue.get()) is not None:
+            prior = self.done.get(item.uri)
+            if prior is not None and prior.etag == item.etag:
+                self._count_done(prior)
+                self._on_progress(self.counters)
+                continue
             result = await self._scan_item(item)
             self._count(result)
             await self.sink.item(result)
@@ -88,10 +107,18 @@ class Scanner:
         loop = asyncio.get_running_loop()
         try:
             out: ContentResult = await loop.run_in_executor(
-                self.executor, scan_content, content.data, content.truncated, item.path, item.uri
+                self.executor,
+                scan_content,
+                content.data,
+                content.truncated,
+                item.path,
+                item.uri,
+                self.sampling.limits,
             )
-        except BrokenProcessPool:
-            raise
+        except ItemError as exc:  # e.g. WorkerCrashed: the pool replaced the dead worker
+            return _failed(item, str(exc))
+        except BrokenProcessPool:  # an executor that cannot heal itself: this item is lost
+            return _failed(item, "the worker process died while scanning this item")
         except Exception as exc:  # a bug or crash while parsing one item must not end the scan
             return _failed(item, f"internal error while scanning: {type(exc).__name__}: {exc}")
         scanned = item.model_copy(update={"content_type": out.content_type or item.content_type})
@@ -104,17 +131,23 @@ class Scanner:
             classification=out.classification,
         )
 
+    def _count_done(self, prior: DoneItem) -> None:
+        self._tally(prior.status, prior.bytes_read, prior.findings)
+
     def _count(self, result: ItemResult) -> None:
+        self._tally(result.status, result.bytes_read, len(result.findings))
+
+    def _tally(self, status: ItemStatus, bytes_read: int, findings: int) -> None:
         c = self.counters
-        c.bytes_read += result.bytes_read
-        c.findings += len(result.findings)
-        if result.status is ItemStatus.FAILED:
+        c.bytes_read += bytes_read
+        c.findings += findings
+        if status is ItemStatus.FAILED:
             c.items_failed += 1
-        elif result.status is ItemStatus.SKIPPED:
+        elif status is ItemStatus.SKIPPED:
             c.items_skipped += 1
         else:
             c.items_scanned += 1
-            if result.status is ItemStatus.PARTIAL:
+            if status is ItemStatus.PARTIAL:
                 c.items_partial += 1
 
 

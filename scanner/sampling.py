@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from models import Asset, Item
+from scanner.limits import ExtractLimits
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -28,6 +29,7 @@ class SamplingOptions(BaseModel):
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)  # bytes read per item
     order: Order = Order.NEWEST
     seed: int = 0
+    limits: ExtractLimits = Field(default_factory=ExtractLimits)  # extraction, per item
 
 
 async def sample(

@@ -8,9 +8,7 @@ Exit codes: 0 the command ran (a scan completed, whatever it found, item errors 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -20,21 +18,24 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from classifiers.classifier import ClassifierSettings
 from connectors.base import connector_for_target, default_registry
 from models import Level, Scan, ScanCounters, Source
-from models.errors import ConfigError, PerimeterError
+from models.errors import AuthError, ConfigError
 from scanner.executor import default_workers, local_pool
+from scanner.limits import ExtractLimits
 from scanner.sampling import DEFAULT_MAX_BYTES, Order, SamplingOptions
-from scanner.worker import classify_texts, init_worker
+from scanner.worker import init_worker
+from service.classify import Parsed, batches, classify_batch
+from service.cli_common import err, errors_to_exit_codes, out
 from service.keys import load_or_create_key
 from service.runner import run_scan
 from service.settings import Settings
 from service.store import Store
+from service.webhooks import notify_scan_finished
 
 app = typer.Typer(
     name="perimeter",
@@ -43,9 +44,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, soft_wrap=True)
-# Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,6 +54,13 @@ DbOption = Annotated[
 PolicyOption = Annotated[
     Path | None, typer.Option("--policy", help="Level policy YAML (replaces or extends default).")
 ]
+SourcesOption = Annotated[
+    Path,
+    typer.Option(
+        "--sources", envvar="PERIMETER_SOURCES", help="Sources file (TOML/YAML) naming sources."
+    ),
+]
+DEFAULT_SOURCES = Path("perimeter-sources.toml")
 RulesOption = Annotated[
     list[Path] | None, typer.Option("--rules", help="Extra detector rule file (YAML); repeatable.")
 ]
@@ -67,24 +72,7 @@ class OutputFormat(StrEnum):
     JSONL = "jsonl"
 
 
-def _errors_to_exit_codes(fn: F) -> F:
-    """One place maps the error tree to exit codes and one-line messages (no tracebacks)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-            raise typer.Exit(2) from None
-        except PerimeterError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
+_errors_to_exit_codes = errors_to_exit_codes
 
 
 def _settings(db: Path | None) -> Settings:
@@ -103,13 +91,16 @@ def _classifier_settings(
         rule_files=tuple(p.resolve() for p in rules or []),
         policy_file=policy.resolve() if policy else None,
         public_locations=tuple(public),
+        pattern_backend=settings.pattern_engine,
     )
 
 
 @app.command()
 @_errors_to_exit_codes
 def scan(
-    target: Annotated[str, typer.Argument(help="./dir, file:///abs/dir or s3://bucket/prefix")],
+    target: Annotated[
+        str | None, typer.Argument(help="./dir, file:///abs/dir or s3://bucket/prefix")
+    ] = None,
     db: DbOption = None,
     endpoint_url: Annotated[
         str | None, typer.Option(help="S3-compatible endpoint (else $AWS_ENDPOINT_URL).")
@@ -132,20 +123,48 @@ def scan(
         Level | None, typer.Option(help="Exit 3 if an item at or above this level is found.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    source_name: Annotated[
+        str | None, typer.Option("--source", help="Scan the source of this name (--sources).")
+    ] = None,
+    sources: SourcesOption = DEFAULT_SOURCES,
+    full: Annotated[
+        bool, typer.Option("--full", help="Rescan everything, not only what changed.")
+    ] = False,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(help="Extraction limit NAME=VALUE (docs/extraction.md); repeatable."),
+    ] = None,
 ) -> None:
-    """Scan a directory or bucket, classify what it holds, and store the results."""
+    """Scan a directory, a bucket or a declared source; classify what it holds; store it."""
     settings = _settings(db)
-    options: dict[str, Any] = {}
-    if endpoint_url:
-        options["endpoint_url"] = endpoint_url
-    connector = connector_for_target(target, options)
-    sampling = SamplingOptions(budget=budget, max_bytes=max_bytes, order=order, seed=seed)
-    clf = _classifier_settings(settings, policy, rules, public or ())
-    uri = target if "://" in target else Path(target).expanduser().resolve().as_uri()
-    source = Source(kind=type(connector).kind, name=name or uri, uri=uri)
-    result = _run_scan_with_progress(
-        settings, connector, source, clf, sampling, workers, concurrency, quiet
+    if target is None and source_name is None:
+        raise ConfigError("Missing argument 'TARGET' (or --source NAME from a sources file)")
+    if target is not None and source_name is not None:
+        raise ConfigError("give a TARGET or --source NAME, not both")
+    if source_name is not None:
+        from service.sources import source_connector
+
+        connector, source = source_connector(sources, source_name)
+    else:
+        assert target is not None
+        options: dict[str, Any] = {}
+        if endpoint_url:
+            options["endpoint_url"] = endpoint_url
+        connector = connector_for_target(target, options)
+        uri = target if "://" in target else Path(target).expanduser().resolve().as_uri()
+        source = Source(kind=type(connector).kind, name=name or uri, uri=uri)
+    sampling = SamplingOptions(
+        budget=budget,
+        max_bytes=max_bytes,
+        order=order,
+        seed=seed,
+        limits=ExtractLimits.from_pairs(limit or []),
     )
+    clf = _classifier_settings(settings, policy, rules, public or ())
+    result = _run_scan_with_progress(
+        settings, connector, source, clf, sampling, workers, concurrency, quiet, full
+    )
+    notify_scan_finished(settings.db, settings.vault_key_file, result)
     if not quiet:
         _print_summary(result, settings)
     if fail_on is not None:
@@ -167,6 +186,7 @@ def _run_scan_with_progress(
     workers: int | None,
     concurrency: int,
     quiet: bool,
+    full: bool = False,
 ) -> Scan:
     store = Store.open(settings.db)
     progress = Progress(
@@ -197,6 +217,7 @@ def _run_scan_with_progress(
                     workers or settings.workers,
                     concurrency,
                     on_progress,
+                    full=full,
                 )
             )
     finally:
@@ -298,12 +319,13 @@ def _relative(uri: str, base: str) -> str:
 
 def _items_table(rows: list[dict[str, Any]]) -> Table:
     t = Table(title="Items", title_justify="left")
-    for col in ("level", "uri", "types", "status", "error"):
+    for col in ("level", "exposure", "uri", "types", "status", "error"):
         t.add_column(col, overflow="fold")
     for r in rows:
         t.add_row(
             f"[{_LEVEL_STYLE[r['level']]}]{r['level']}[/]",
-            r["uri"],
+            r.get("exposure") or "",
+            r["uri"] + (f"\n{r['web_url']}" if r.get("web_url") else ""),
             ", ".join(r["types"]),
             r["status"],
             r["error"] or "",
@@ -319,103 +341,51 @@ def classify(
     batch: Annotated[int, typer.Option(min=1, help="Lines per worker task.")] = 64,
     policy: PolicyOption = None,
     rules: RulesOption = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add each finding's likelihood and decision trace (pattern, checks, score).",
+        ),
+    ] = False,
 ) -> None:
     """Classify {"id", "text"} JSON lines; write {"id", "level", "findings"} lines in order."""
     settings = Settings()
     clf = _classifier_settings(settings, policy, rules)
     if source == "-":
-        _classify_stream(sys.stdin, clf, workers or settings.workers, batch)
+        _classify_stream(sys.stdin, clf, workers or settings.workers, batch, explain)
         return
     try:
         fh = open(source, encoding="utf-8")  # noqa: SIM115 - closed below, after streaming
     except OSError as exc:
         raise ConfigError(f"{source}: {exc.strerror}") from exc
     with fh:
-        _classify_stream(fh, clf, workers or settings.workers, batch)
-
-
-def _parse_line(number: int, line: str) -> tuple[Any, str | None, str | None]:
-    """(id, text, error) of one input line."""
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return None, None, f"line {number}: invalid JSON ({exc.msg})"
-    if not isinstance(obj, dict):
-        return None, None, f"line {number}: expected an object with id and text"
-    text = obj.get("text")
-    if not isinstance(text, str):
-        return obj.get("id"), None, f"line {number}: 'text' must be a string"
-    return obj.get("id"), text, None
-
-
-Parsed = list[tuple[Any, str | None, str | None]]
-
-
-def _batches(lines: Iterable[str], size: int) -> Iterator[Parsed]:
-    batch: Parsed = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        batch.append(_parse_line(number, line))
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _classify_batch(parsed: Parsed) -> list[str]:
-    """Runs in a worker: classify the good lines of a batch, render every line."""
-    texts = [text for _, text, error in parsed if error is None and text is not None]
-    results = iter(classify_texts(texts))
-    rendered = []
-    for ident, _text, error in parsed:
-        if error is not None:
-            rendered.append(json.dumps({"id": ident, "error": error}))
-            continue
-        findings, classification = next(results)
-        rendered.append(
-            json.dumps(
-                {
-                    "id": ident,
-                    "level": classification.level.value,
-                    "findings": [
-                        {
-                            "type": f.type,
-                            "category": f.category.value,
-                            "start": f.start,
-                            "end": f.end,
-                            "score": f.score,
-                            "detector": f.detector,
-                            "evidence": f.evidence,
-                        }
-                        for f in findings
-                    ],
-                }
-            )
-        )
-    return rendered
+        _classify_stream(fh, clf, workers or settings.workers, batch, explain)
 
 
 def _classify_stream(
-    lines: Iterable[str], clf: ClassifierSettings, workers: int | None, size: int
+    lines: Iterable[str],
+    clf: ClassifierSettings,
+    workers: int | None,
+    size: int,
+    explain: bool = False,
 ) -> None:
     """Streams in constant memory: at most a few batches per worker are in flight."""
-    batches = _batches(lines, size)
-    first = next(batches, None)
+    parsed_batches = batches(lines, size)
+    first = next(parsed_batches, None)
     if first is None:
         return
-    second = next(batches, None)
+    second = next(parsed_batches, None)
     if second is None:  # a single batch: not worth starting a pool
         init_worker(clf)
-        _write_lines(_classify_batch(first))
+        _write_lines(classify_batch(first, explain))
         return
     n = workers or default_workers()
     pool = local_pool(clf, n)
     pending: deque[Future[list[str]]] = deque()
     try:
-        for parsed in _chain(first, second, batches):
-            pending.append(pool.submit(_classify_batch, parsed))
+        for parsed in _chain(first, second, parsed_batches):
+            pending.append(pool.submit(classify_batch, parsed, explain))
             while len(pending) >= n * 3:
                 _write_lines(pending.popleft().result())
         while pending:
@@ -433,6 +403,37 @@ def _chain(first: Parsed, second: Parsed, rest: Iterator[Parsed]) -> Iterator[Pa
 def _write_lines(lines: list[str]) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
+
+
+@app.command()
+@_errors_to_exit_codes
+def check(
+    source_name: Annotated[str, typer.Argument(metavar="SOURCE", help="A name in --sources.")],
+    sources: SourcesOption = DEFAULT_SOURCES,
+) -> None:
+    """Verify a source's credentials; list the scopes granted; warn when broader than needed."""
+    from service.sources import check_source
+
+    report = asyncio.run(check_source(sources, source_name))
+    if report is None:
+        out.print(f"{source_name}: reachable; this connector does not report scopes")
+        return
+    out.print(f"{source_name}: authenticated as {report.identity}", highlight=False)
+    granted = "(the API does not say)" if report.granted is None else ", ".join(report.granted)
+    out.print(f"  granted:  {granted}", highlight=False)
+    out.print(f"  needed:   {', '.join(report.needed)}", highlight=False)
+    if report.optional:
+        out.print(f"  optional: {', '.join(report.optional)}", highlight=False)
+    for note in report.notes:
+        out.print(f"  note: {note}", highlight=False)
+    if report.broader:
+        err.print(
+            f"warning: {source_name}: granted more than a scan needs; remove: "
+            + ", ".join(report.broader),
+            highlight=False,
+        )
+    if report.missing:
+        raise AuthError(f"{source_name}: missing scopes a scan needs: {', '.join(report.missing)}")
 
 
 @app.command()
@@ -479,6 +480,16 @@ def demo(
         "      each finding is; `perimeter scan ./your/folder` scans your own data.",
         highlight=False,
     )
+
+
+def _register_server_commands() -> None:
+    from service.cli_server import keys_app, serve
+
+    app.add_typer(keys_app, name="keys")
+    app.command()(errors_to_exit_codes(serve))
+
+
+_register_server_commands()
 
 
 def main() -> None:

@@ -17,10 +17,13 @@ import io
 import json
 import random
 import string
+import zipfile
 import zlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from faker import Faker
 
@@ -46,6 +49,11 @@ EXPECTED_LEVELS: dict[str, str] = {
     "public/press-release.txt": Level.PUBLIC.value,
     "public/product-faq.md": Level.PUBLIC.value,
     "legal/contract-draft.txt": Level.CONFIDENTIAL.value,
+    "hr/offer-letter.docx": Level.RESTRICTED.value,
+    "finance/payroll-2024.xlsx": Level.RESTRICTED.value,
+    "legal/nda-signed.pdf": Level.CONFIDENTIAL.value,
+    "support/inbox/complaint-7731.eml": Level.CONFIDENTIAL.value,
+    "exports/hr-export.zip": Level.RESTRICTED.value,
 }
 """Relative path of every generated file -> the level the default policy should give it."""
 
@@ -570,6 +578,184 @@ _BUILDERS: dict[str, Callable[[_Gen], str]] = {
 }
 
 
+# -- documents: Office, PDF, email, zip (minimal writers; fixed timestamps keep bytes stable) ---
+
+_W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+_S_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_R_NS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+
+def _zip(parts: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, body in parts.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), body)
+    return buf.getvalue()
+
+
+def _docx(paragraphs: list[str], table: list[list[str]]) -> bytes:
+    def para(text: str) -> str:
+        return f"<w:p><w:r><w:t>{escape(text)}</w:t></w:r></w:p>"
+
+    rows = "".join(
+        "<w:tr>" + "".join(f"<w:tc>{para(c)}</w:tc>" for c in row) + "</w:tr>" for row in table
+    )
+    body = "".join(para(p) for p in paragraphs) + f"<w:tbl>{rows}</w:tbl>"
+    document = f"<w:document {_W_NS}><w:body>{body}</w:body></w:document>"
+    return _zip(
+        {
+            "[Content_Types].xml": b'<?xml version="1.0"?><Types/>',
+            "word/document.xml": document.encode(),
+        }
+    )
+
+
+def _xlsx(sheet: str, rows: list[list[str]]) -> bytes:
+    def col(n: int) -> str:
+        return chr(65 + n)  # the demo sheets are narrower than 26 columns
+
+    xml_rows = "".join(
+        f'<row r="{r}">'
+        + "".join(
+            f'<c r="{col(c)}{r}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
+            for c, v in enumerate(row)
+        )
+        + "</row>"
+        for r, row in enumerate(rows, start=1)
+    )
+    rels = f'<Relationship Id="rId1" Type="{_WORKSHEET}" Target="worksheets/sheet1.xml"/>'
+    return _zip(
+        {
+            "[Content_Types].xml": b'<?xml version="1.0"?><Types/>',
+            "xl/workbook.xml": f'<workbook {_S_NS} {_R_NS}><sheets><sheet name="{sheet}" '
+            'sheetId="1" r:id="rId1"/></sheets></workbook>'.encode(),
+            "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_RELS_NS}">{rels}'
+            "</Relationships>".encode(),
+            "xl/worksheets/sheet1.xml": f"<worksheet {_S_NS}><sheetData>{xml_rows}</sheetData>"
+            "</worksheet>".encode(),
+        }
+    )
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """One page of Helvetica text, a line per entry."""
+    ops = ["BT", "/F1 10 Tf", "13 TL", "50 750 Td"]
+    for line in lines:
+        safe = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        ops += [f"({safe}) Tj", "T*"]
+    stream = "\n".join([*ops, "ET"]).encode("latin-1", errors="replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R "
+        b"/Resources << /Font << /F1 3 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _offer_letter(gen: _Gen) -> bytes:
+    title, first, last = gen.titled_person()
+    street, city = gen.street_address()
+    start = gen.day(2025, 2025)
+    return _docx(
+        [
+            f"{COMPANY} - offer of employment",
+            f"Dear {title} {first} {last},",
+            f"We are pleased to offer you the position of Data Analyst, starting {start:%B} "
+            f"{start.day}, {start.year}. Payroll will use the details you sent us.",
+            f"Please sign and return this letter to {street}, {city} by the end of the month.",
+        ],
+        [
+            ["field", "value"],
+            ["full name", f"{first} {last}"],
+            ["ssn", ssn(gen.rng)],
+            ["phone", gen.phone()],
+        ],
+    )
+
+
+def _payroll_rows(gen: _Gen, n: int) -> list[list[str]]:
+    rows = [["employee_id", "full_name", "ssn", "net_pay"]]
+    for i in range(n):
+        first, last = gen.person()
+        pay = gen.rng.randrange(2_400, 9_800, 25)
+        rows.append([f"E{2000 + i * 3}", f"{first} {last}", ssn(gen.rng), f"{pay}.00"])
+    return rows
+
+
+def _payroll(gen: _Gen) -> bytes:
+    return _xlsx("Payroll", _payroll_rows(gen, 12))
+
+
+def _nda(gen: _Gen) -> bytes:
+    c_title, c_first, c_last = gen.titled_person()
+    b_title, b_first, b_last = gen.titled_person()
+    signed = gen.day(2024, 2024)
+    return _pdf(
+        [
+            "MUTUAL NON-DISCLOSURE AGREEMENT (signed copy)",
+            "",
+            f"Made on {signed:%B} {signed.day}, {signed.year} between {COMPANY}, represented by",
+            f"{b_title} {b_first} {b_last} ({gen.email(b_first, b_last, DOMAIN)}), and",
+            f"{c_title} {c_first} {c_last} ({gen.email(c_first, c_last, 'vendor.example')}).",
+            "",
+            "Each party keeps the other party's confidential information secret.",
+        ]
+    )
+
+
+def _complaint(gen: _Gen) -> bytes:
+    title, first, last = gen.titled_person()
+    street, city = gen.street_address()
+    msg = EmailMessage()
+    msg["From"] = gen.email(first, last, "mail.example")
+    msg["To"] = f"support@{DOMAIN}"
+    msg["Subject"] = "Complaint about my last invoice"
+    msg["Date"] = "Mon, 03 Mar 2025 09:12:00 +0000"
+    msg["Message-ID"] = f"<complaint-7731@{DOMAIN}>"
+    msg.set_content(
+        "Hello,\n\n"
+        f"My name is {title} {first} {last} and I was charged twice in February.\n"
+        f"Please call me back on {gen.phone()} or write to {street}, {city}.\n\n"
+        f"Regards,\n{first} {last}\n"
+    )
+    return msg.as_bytes()
+
+
+def _hr_export(gen: _Gen) -> bytes:
+    return _zip(
+        {
+            "README.txt": b"Quarterly HR export. Handle according to the data policy.\n",
+            "hr/payroll.xlsx": _xlsx("Sheet1", _payroll_rows(gen, 5)),
+        }
+    )
+
+
+_DOCUMENTS: dict[str, Callable[[_Gen], bytes]] = {
+    "hr/offer-letter.docx": _offer_letter,
+    "finance/payroll-2024.xlsx": _payroll,
+    "legal/nda-signed.pdf": _nda,
+    "support/inbox/complaint-7731.eml": _complaint,
+    "exports/hr-export.zip": _hr_export,
+}
+
+
 def write_workspace(root: Path, seed: int = 7) -> list[Path]:
     """Write the demo files under ``root`` (created if missing); return their paths, sorted."""
     written: list[Path] = []
@@ -578,5 +764,10 @@ def write_workspace(root: Path, seed: int = 7) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         # newline="\n": the same bytes on every platform, so one seed means one workspace.
         path.write_text(build(_Gen(seed, rel)), encoding="utf-8", newline="\n")
+        written.append(path)
+    for rel, make in _DOCUMENTS.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(make(_Gen(seed, rel)))
         written.append(path)
     return sorted(written)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,4 +24,16 @@ class Settings(BaseSettings):
     # The HMAC key for fingerprints lives outside the database, so a copied database alone does
     # not let anyone test guesses against stored fingerprints.
     key_file: Path = Field(default_factory=_default_key_file)
+    # Key for secrets the service stores encrypted (webhook secrets, inline credentials).
+    vault_key_file: Path = Field(default_factory=lambda: _default_key_file().with_name("vault.key"))
     workers: int | None = Field(default=None, ge=1)
+    # How patterns are matched: RE2 sets (default), or one Hyperscan database, which scans
+    # faster but takes ~20 s to compile on first use (then cached in ~/.cache/perimeter).
+    pattern_engine: Literal["re2", "hyperscan", "auto"] = "re2"
+
+    # HTTP service. Bind to loopback unless told otherwise: exposing it is a deliberate choice.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    rate_per_minute: int = Field(default=600, ge=1)  # per API key, token bucket refill
+    rate_burst: int = Field(default=60, ge=1)  # bucket size
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

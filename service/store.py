@@ -32,6 +32,7 @@ from models import (
     Source,
 )
 from models.errors import StoreError
+from scanner.pipeline import DoneItem
 
 migrations = Migrations("perimeter")
 
@@ -125,6 +126,19 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         {"item_id": str, "scan_id": str, "level": str, "reasons": str, "classified_at": str},
         pk=("item_id", "scan_id"),
         foreign_keys=[("item_id", "items", "id"), ("scan_id", "scans", "id")],
+    )
+
+
+@migrations()
+def m010_connector_state(db: sqlite_utils.Database) -> None:
+    """SaaS connectors: an item's web URL, and each source's incremental-scan cursor."""
+    if "web_url" not in db.table("items").columns_dict:
+        db.table("items").add_column("web_url", str)
+    db.table("connector_state").create(
+        {"source_id": str, "cursor": str, "scan_id": str, "updated": str},
+        pk="source_id",
+        foreign_keys=[("source_id", "sources", "id")],
+        if_not_exists=True,
     )
 
 
@@ -253,6 +267,7 @@ class Store:
                     "exposure": item.exposure.value,
                     "etag": item.etag,
                     "version": item.version,
+                    "web_url": item.web_url,
                     "status": result.status.value,
                     "error": result.error,
                     "level": result.classification.level.value,
@@ -293,6 +308,57 @@ class Store:
                 },
                 pk=("item_id", "scan_id"),
             )
+
+    def save_cursor(self, source_id: str, scan_id: str, cursor: str | None) -> None:
+        """Remember where an incremental connector resumes (only after a completed scan)."""
+        with self.db.conn:
+            self.db.table("connector_state").upsert(
+                {"source_id": source_id, "cursor": cursor, "scan_id": scan_id, "updated": _now()},
+                pk="source_id",
+            )
+
+    def cursor(self, source_id: str) -> str | None:
+        """The cursor saved by the source's last completed scan, if any."""
+        row = self.db.execute(
+            "SELECT cursor FROM connector_state WHERE source_id = ?", [source_id]
+        ).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
+    def delete_source(self, source_id: str) -> None:
+        """A source and everything scanned from it, in one transaction."""
+        with self.db.conn:
+            for sql in (
+                "DELETE FROM findings WHERE item_id IN (SELECT id FROM items WHERE source_id = ?)",
+                "DELETE FROM classifications WHERE item_id IN "
+                "(SELECT id FROM items WHERE source_id = ?)",
+                "DELETE FROM items WHERE source_id = ?",
+                "DELETE FROM assets WHERE source_id = ?",
+                "DELETE FROM connector_state WHERE source_id = ?",
+                "DELETE FROM scans WHERE source_id = ?",
+                "DELETE FROM sources WHERE id = ?",
+            ):
+                self.db.execute(sql, [source_id])
+
+    def update_counters(self, scan_id: str, counters: ScanCounters) -> None:
+        """Progress of a running scan, so GET /v1/scans/{id} can show it."""
+        with self.db.conn:
+            self.db.table("scans").update(scan_id, counters.model_dump())
+
+    def done_items(self, scan_id: str) -> dict[str, DoneItem]:
+        """Items this scan already stored: what a resumed scan need not read again."""
+        return {
+            r["uri"]: DoneItem(
+                etag=r["etag"],
+                status=ItemStatus(r["status"]),
+                bytes_read=r["bytes_read"] or 0,
+                findings=r["finding_count"] or 0,
+            )
+            for r in self.db.query(
+                "SELECT uri, etag, status, bytes_read, finding_count FROM items "
+                "WHERE last_scan_id = ?",
+                [scan_id],
+            )
+        }
 
     def sink(self, source_id: str, scan_id: str) -> StoreSink:
         return StoreSink(self, source_id, scan_id)
@@ -348,7 +414,7 @@ class Store:
         sql = """
             SELECT i.id, src.name AS source, i.uri, i.container, i.path, i.level, i.status,
                    i.error, i.types, i.finding_count, i.size, i.bytes_read, i.content_type,
-                   i.modified, i.owner, i.exposure, c.reasons
+                   i.modified, i.owner, i.exposure, i.web_url, c.reasons
             FROM items i JOIN sources src ON src.id = i.source_id
             LEFT JOIN classifications c ON c.item_id = i.id AND c.scan_id = i.last_scan_id
             ORDER BY CASE i.level WHEN 'restricted' THEN 0 WHEN 'confidential' THEN 1

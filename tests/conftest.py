@@ -35,3 +35,4 @@ def _isolated_deployment(
     home = tmp_path_factory.mktemp("deployment")
     monkeypatch.setenv("PERIMETER_DB", str(home / "perimeter.db"))
     monkeypatch.setenv("PERIMETER_KEY_FILE", str(home / "fingerprint.key"))
+    monkeypatch.setenv("PERIMETER_VAULT_KEY_FILE", str(home / "vault.key"))

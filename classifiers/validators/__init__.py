@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from classifiers.validators import pii, secrets
+from classifiers.validators import pii, pii_ids, secrets
 
 Validator = Callable[[str], bool]
 
@@ -22,4 +22,4 @@ def _merge(*tables: dict[str, Validator]) -> dict[str, Validator]:
     return merged
 
 
-VALIDATORS: dict[str, Validator] = _merge(pii.VALIDATORS, secrets.VALIDATORS)
+VALIDATORS: dict[str, Validator] = _merge(pii.VALIDATORS, pii_ids.VALIDATORS, secrets.VALIDATORS)

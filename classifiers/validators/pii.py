@@ -137,6 +137,11 @@ def ip_address(value: str) -> bool:
     except ValueError:
         return False
     if addr.version == 6:
+        groups = value.strip("[]").split(":")
+        # Eight 2-hex-digit groups is how hashes and key fingerprints print (ab:cd:...), not
+        # how addresses are written (leading zeros dropped, 4-digit groups, :: compression).
+        if len(groups) == 8 and all(len(g) == 2 for g in groups):
+            return False
         return value.count(":") >= 2
     return not addr.is_unspecified
 

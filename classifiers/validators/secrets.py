@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import itertools
 import json
 import math
@@ -15,6 +16,8 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable
+
+from classifiers.validators.pii_ids import _BECH32, _bech32_polymod  # one BIP-173 implementation
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -353,8 +356,115 @@ def url_password(value: str) -> bool:
     return not (value.isdigit() and len(value) <= 5)
 
 
+_UUID = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-([0-9a-f])[0-9a-f]{3}-([0-9a-f])[0-9a-f]{3}-[0-9a-f]{12}$"
+)
+
+
+def uuid4(value: str) -> bool:
+    """A random (version 4, RFC 4122 variant) UUID: vendors that issue UUID tokens issue these;
+    a hand-typed ``12345678-ABCD-ABCD-ABCD-1234567890AB`` is neither."""
+    m = _UUID.match(value.lower())
+    if m is None:
+        return False
+    return m.group(1) == "4" and m.group(2) in "89ab" and not _is_filler(value)
+
+
+def twitter_bearer(value: str) -> bool:
+    """X/Twitter app-only bearer tokens open with a run of ``A`` (zero bytes); the rest is
+    random."""
+    return not _is_filler(value.lstrip("A"))
+
+
+def no_filler_after_prefix(value: str) -> bool:
+    """Like ``no_filler`` past a fixed vendor marker made of repeated characters (``AAAA...``)."""
+    return not _is_filler(value[4:])
+
+
+def tail_no_filler(value: str) -> bool:
+    """Tokens made of public numeric ids then a random part (Slack ``xoxa-2-<team>-<user>-<hex>``):
+    only the random last part must be free of filler; ids may well repeat digits."""
+    head, _, tail = value.rpartition("-")
+    if not head or not any(c.isalpha() for c in tail):
+        return not _is_filler(value)
+    return len(tail) >= 8 and not _is_filler(tail)
+
+
+def bech32_checksum(value: str) -> bool:
+    """A bech32 string (BIP-173) whose 6-character checksum verifies, as age identities are."""
+    low = value.lower()
+    hrp, sep, data = low.rpartition("1")
+    if not sep or not hrp or len(data) < 6 or any(c not in _BECH32 for c in data):
+        return False
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    return _bech32_polymod(expanded + [_BECH32.index(c) for c in data]) == 1
+
+
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _base58_decode(value: str) -> bytes | None:
+    n = 0
+    for c in value:
+        i = _BASE58.find(c)
+        if i < 0:
+            return None
+        n = n * 58 + i
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
+    return b"\0" * (len(value) - len(value.lstrip("1"))) + raw
+
+
+def bitcoin_wif(value: str) -> bool:
+    """A Bitcoin private key in Wallet Import Format: base58check, version byte 0x80 (mainnet) or
+    0xef (testnet), 32 key bytes and an optional 0x01 compression flag."""
+    raw = _base58_decode(value)
+    if raw is None or len(raw) not in (37, 38):
+        return False
+    body, check = raw[:-4], raw[-4:]
+    if hashlib.sha256(hashlib.sha256(body).digest()).digest()[:4] != check:
+        return False
+    return body[0] in (0x80, 0xEF) and (len(body) == 33 or body[-1] == 0x01)
+
+
+def jwk_private(value: str) -> bool:
+    """The private exponent ``d`` of a JWK: base64url of 32+ bytes."""
+    raw = _b64decode(value)
+    return raw is not None and len(raw) >= 32 and not _is_filler(value)
+
+
+def key_32_bytes(value: str) -> bool:
+    """A 256-bit key in base64 (WireGuard keys, Azure SAS keys): exactly 32 bytes."""
+    raw = _b64decode(value)
+    return raw is not None and len(raw) == 32 and not _is_filler(value)
+
+
+def base64_credentials(value: str) -> bool:
+    """``base64(user:password)`` as in Docker's config.json ``auth`` or a Basic header: decodes
+    to printable ``user:password`` with a password that is not a placeholder."""
+    raw = _b64decode(value)
+    if raw is None:
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    user, sep, password = text.partition(":")
+    if not sep or not user or not text.isprintable():
+        return False
+    return url_password(password)
+
+
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "azure_storage_key": azure_storage_key,
+    "base64_credentials": base64_credentials,
+    "bech32_checksum": bech32_checksum,
+    "bitcoin_wif": bitcoin_wif,
+    "jwk_private": jwk_private,
+    "no_filler_after_prefix": no_filler_after_prefix,
+    "tail_no_filler": tail_no_filler,
+    "twitter_bearer": twitter_bearer,
+    "uuid4": uuid4,
+    "key_32_bytes": key_32_bytes,
     "base64_json": base64_json,
     "discord_bot_token": discord_bot_token,
     "generic_secret": generic_secret,

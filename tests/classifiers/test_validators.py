@@ -94,6 +94,8 @@ def test_aba_routing(value: str, ok: bool) -> None:
         ("0.0.0.0", False),
         ("1:2", False),
         ("256.1.1.1", False),
+        ("2001:0db8:0000:0000:0000:ff00:0042:8329", True),
+        ("3f:a1:09:c4:77:e2:5b:d0", False),  # a hash printed in pairs, not an address
     ],
 )
 def test_ip_address(value: str, ok: bool) -> None:

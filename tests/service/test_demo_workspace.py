@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from classifiers.classifier import Classifier
 from classifiers.engine import RULES_DIR, DetectorEngine, RawMatch
+from classifiers.policy import Policy
 from classifiers.validators.pii import credit_card, iban, luhn, us_ssn
-from models import Category
+from models import Category, Location
+from scanner.extract import extract
 from service.demo_workspace import (
     EXPECTED_LEVELS,
     PUBLIC_PREFIXES,
@@ -26,6 +29,7 @@ RESTRICTED_TYPES = frozenset(
 )
 CONTACT_TYPES = frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS", "DATE_OF_BIRTH"})
 TEXT_SUFFIXES = {".txt", ".md", ".csv", ".tsv", ".json", ".jsonl", ".env", ".log", ".yaml"}
+DOCUMENT_SUFFIXES = {".docx", ".xlsx", ".pdf", ".eml", ".zip"}
 HAS_SECRET_RULES = (RULES_DIR / "secrets.yaml").exists()
 NO_SECRET_RULES = "classifiers/rules/secrets.yaml does not exist yet"
 
@@ -43,8 +47,15 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def findings(workspace: Path) -> Findings:
     engine = DetectorEngine.builtin()
     rels = sorted(EXPECTED_LEVELS)
-    texts = [(workspace / rel).read_text(encoding="utf-8") for rel in rels]
+    texts = [_text(workspace / rel) for rel in rels]
     return dict(zip(rels, engine.analyze_batch(texts), strict=True))
+
+
+def _text(path: Path) -> str:
+    """A text file as it is; a document as the text its extractor yields."""
+    if path.suffix not in DOCUMENT_SUFFIXES:
+        return path.read_text(encoding="utf-8")
+    return "\n".join(chunk.text for chunk in extract(path.read_bytes(), path.name).chunks)
 
 
 def types(matches: Sequence[RawMatch]) -> set[str]:
@@ -82,7 +93,8 @@ def test_writes_every_expected_file_small_and_sorted(tmp_path: Path) -> None:
     paths = write_workspace(root)
     assert paths == sorted(paths)
     assert {p.relative_to(root).as_posix() for p in paths} == set(EXPECTED_LEVELS)
-    assert all(p.suffix in TEXT_SUFFIXES for p in paths)
+    assert all(p.suffix in TEXT_SUFFIXES | DOCUMENT_SUFFIXES for p in paths)
+    assert {p.suffix for p in paths} >= DOCUMENT_SUFFIXES
     sizes = [p.stat().st_size for p in paths]
     assert max(sizes) < 50_000
     assert sum(sizes) < 300_000
@@ -235,3 +247,35 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
 def test_default_seed_is_seven(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     assert snapshot(a, write_workspace(a)) == snapshot(b, write_workspace(b, seed=7))
+
+
+# -- documents: their findings carry a location inside the file -------------------------------
+
+CLF = Classifier(DetectorEngine.builtin(), Policy.load(), b"k" * 32)
+
+DOCUMENT_LOCATIONS = [
+    ("hr/offer-letter.docx", "US_SSN", Location(section="table 1", row=3, field="2")),
+    ("finance/payroll-2024.xlsx", "US_SSN", Location(sheet="Payroll", cell="C2", field="ssn")),
+    ("legal/nda-signed.pdf", "EMAIL_ADDRESS", Location(page=1, line=3, column=21)),
+    ("support/inbox/complaint-7731.eml", "EMAIL_ADDRESS", Location(part="headers", field="From")),
+    (
+        "exports/hr-export.zip",
+        "US_SSN",
+        Location(member="hr/payroll.xlsx", sheet="Sheet1", cell="C2", field="ssn"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rel", "data_type", "where"), DOCUMENT_LOCATIONS, ids=[r for r, _, _ in DOCUMENT_LOCATIONS]
+)
+def test_document_findings_have_locations(
+    workspace: Path, rel: str, data_type: str, where: Location
+) -> None:
+    path = workspace / rel
+    first: Location | None = None
+    for chunk in extract(path.read_bytes(), path.name).chunks:
+        for f in CLF.findings(chunk.text):
+            if f.type == data_type and first is None:
+                first = chunk.locate(f.start or 0)
+    assert first == where
