@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from models import Asset, Item
 from models.errors import ConfigError
@@ -110,6 +110,15 @@ class Incremental(Protocol):
     def next_cursor(self) -> str | None:
         """After ``discover()`` ran to its end: the cursor the next scan resumes from."""
         ...
+
+
+def invalid_options(kind: str, exc: ValidationError) -> ConfigError:
+    """A one-line ConfigError built from field locations and messages only: the input values
+    pydantic would quote may be credentials."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'option'}: {e['msg']}" for e in exc.errors()
+    )
+    return ConfigError(f"invalid {kind} option {problems}")
 
 
 class ConnectorBase:

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from connectors.base import AccessReport, ConnectorBase, Content
+from connectors.base import AccessReport, ConnectorBase, Content, invalid_options
 from connectors.google_auth import GOOGLE_TOKEN_URL, GoogleServiceAccountAuth, ServiceAccountKey
 from connectors.http import HttpClient, HttpResponse, HttpSettings, Scope
 from models import Asset, Exposure, Item
@@ -174,7 +174,7 @@ class GDriveConnector(ConnectorBase):
         try:
             return GDriveConfig(**given)
         except ValidationError as exc:
-            raise ConfigError(_validation_message(exc)) from None
+            raise invalid_options("gdrive", exc) from None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -569,11 +569,3 @@ def _time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return None
-
-
-def _validation_message(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"]) or "option"
-        problems.append(f"{field}: {error['msg']}")
-    return "invalid gdrive option " + "; ".join(problems)

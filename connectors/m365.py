@@ -36,7 +36,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from connectors.base import AccessReport, ConnectorBase, Content
+from connectors.base import AccessReport, ConnectorBase, Content, invalid_options
 from connectors.http import ClientCredentialsAuth, HttpClient, HttpSettings
 from models import Asset, Exposure, Item
 from models.errors import AuthError, ConfigError, ItemUnreadable, SourceError, TargetNotFound
@@ -179,11 +179,7 @@ class M365Connector(ConnectorBase):
         try:
             return M365Config(**given)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'option'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise ConfigError(f"invalid m365 option {problems}") from None
+            raise invalid_options("m365", exc) from None
 
     # -- plumbing ---------------------------------------------------------------------------
 

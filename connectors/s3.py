@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from connectors.base import ConnectorBase, Content
+from connectors.base import ConnectorBase, Content, invalid_options
 from models import Asset, Exposure, Item
 from models.errors import (
     AuthError,
@@ -149,7 +149,7 @@ class S3Connector(ConnectorBase):
             return S3Config(bucket=bucket, prefix=prefix, **given)
         except ValidationError as exc:
             # Not chained: a ValidationError's text echoes input values, which may be secrets.
-            raise ConfigError(_validation_message(exc)) from None
+            raise invalid_options("s3", exc) from None
 
     # -- client ---------------------------------------------------------------------------
 
@@ -474,15 +474,6 @@ def _parse_target(target: str) -> tuple[str, str]:
             "(3-255 letters, digits, dots, hyphens or underscores)"
         )
     return bucket, prefix
-
-
-def _validation_message(exc: ValidationError) -> str:
-    # Built from locations and messages only: the input values may be secrets.
-    problems = []
-    for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"]) or "option"
-        problems.append(f"{field}: {error['msg']}")
-    return "invalid s3 option " + "; ".join(problems)
 
 
 def _endpoint_from_env() -> str | None:
