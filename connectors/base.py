@@ -121,6 +121,31 @@ def invalid_options(kind: str, exc: ValidationError) -> ConfigError:
     return ConfigError(f"invalid {kind} option {problems}")
 
 
+def drive_config(
+    config: type[BaseModel],
+    kind: str,
+    target: str,
+    options: dict[str, Any],
+    usage: str,
+    article: str = "a",
+) -> BaseModel:
+    """Config for ``kind://`` or ``kind://DRIVE`` targets (drive-based SaaS connectors): the
+    options the caller set, plus ``drive`` from the target when it names one."""
+    scheme = f"{kind}://"
+    if not target.startswith(scheme):
+        raise ConfigError(f"not {article} {scheme} target: {target!r}")
+    drive = target.removeprefix(scheme).strip("/") or None
+    if drive is not None and "/" in drive:
+        raise ConfigError(f"{target!r}: expected {usage}")
+    given = {k: v for k, v in options.items() if v is not None}
+    if drive is not None:
+        given["drive"] = drive
+    try:
+        return config(**given)
+    except ValidationError as exc:
+        raise invalid_options(kind, exc) from None
+
+
 class ConnectorBase:
     """Optional mixin giving connectors ``async with`` support."""
 

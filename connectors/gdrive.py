@@ -33,9 +33,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connectors.base import AccessReport, ConnectorBase, Content, invalid_options
+from connectors.base import AccessReport, ConnectorBase, Content, drive_config
 from connectors.google_auth import GOOGLE_TOKEN_URL, GoogleServiceAccountAuth, ServiceAccountKey
 from connectors.http import HttpClient, HttpResponse, HttpSettings, Scope
 from models import Asset, Exposure, Item
@@ -163,18 +163,11 @@ class GDriveConnector(ConnectorBase):
 
     @classmethod
     def config_from_target(cls, target: str, options: dict[str, Any]) -> GDriveConfig:
-        if not target.startswith("gdrive://"):
-            raise ConfigError(f"not a gdrive:// target: {target!r}")
-        drive = target.removeprefix("gdrive://").strip("/") or None
-        if drive is not None and "/" in drive:
-            raise ConfigError(f"{target!r}: expected gdrive://, gdrive://my or gdrive://DRIVE_ID")
-        given = {k: v for k, v in options.items() if v is not None}
-        if drive is not None:
-            given["drive"] = drive
-        try:
-            return GDriveConfig(**given)
-        except ValidationError as exc:
-            raise invalid_options("gdrive", exc) from None
+        config = drive_config(
+            GDriveConfig, "gdrive", target, options, "gdrive://, gdrive://my or gdrive://DRIVE_ID"
+        )
+        assert isinstance(config, GDriveConfig)
+        return config
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connectors.base import AccessReport, ConnectorBase, Content, invalid_options
+from connectors.base import AccessReport, ConnectorBase, Content, drive_config
 from connectors.http import ClientCredentialsAuth, HttpClient, HttpSettings
 from models import Asset, Exposure, Item
 from models.errors import AuthError, ConfigError, ItemUnreadable, SourceError, TargetNotFound
@@ -168,18 +168,11 @@ class M365Connector(ConnectorBase):
 
     @classmethod
     def config_from_target(cls, target: str, options: dict[str, Any]) -> M365Config:
-        if not target.startswith("m365://"):
-            raise ConfigError(f"not an m365:// target: {target!r}")
-        drive = target.removeprefix("m365://").strip("/") or None
-        if drive is not None and "/" in drive:
-            raise ConfigError(f"{target!r}: expected m365:// or m365://DRIVE_ID")
-        given = {k: v for k, v in options.items() if v is not None}
-        if drive is not None:
-            given["drive"] = drive
-        try:
-            return M365Config(**given)
-        except ValidationError as exc:
-            raise invalid_options("m365", exc) from None
+        config = drive_config(
+            M365Config, "m365", target, options, "m365:// or m365://DRIVE_ID", "an"
+        )
+        assert isinstance(config, M365Config)
+        return config
 
     # -- plumbing ---------------------------------------------------------------------------
 
