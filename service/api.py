@@ -16,12 +16,14 @@ import math
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import re2
 import sqlite_utils
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -60,6 +62,16 @@ from service.vault import Vault
 from service.webhooks import Event, Webhooks
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("perimeter.http")
+_REQUEST_ID = re2.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _request_id(given: str | None) -> str:
+    """The caller's X-Request-ID when it is a short token (so logs correlate), else a new one."""
+    if given and _REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
 
 API_VERSION = "0.1.0"
 MAX_CLASSIFY_LINES = 1000
@@ -419,13 +431,28 @@ def create_app(settings: Settings) -> FastAPI:
     @app.middleware("http")
     async def audit(request: Request, call_next: Callable[[Request], Any]) -> Any:
         started = time.perf_counter()
+        request_id = _request_id(request.headers.get("x-request-id"))
         response = await call_next(request)
+        elapsed = time.perf_counter() - started
         route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.latency.labels(request.method, route, str(response.status_code)).observe(
-            time.perf_counter() - started
+        metrics.latency.labels(request.method, route, str(response.status_code)).observe(elapsed)
+        response.headers["X-Request-ID"] = request_id
+        principal = getattr(request.state, "principal", None)
+        # The route template, not the path: ids in paths are not secret, but query strings and
+        # bodies may hold search values, so neither is logged.
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 1),
+                "key_id": principal.key_id if principal else None,
+                "client": request.client.host if request.client else None,
+            },
         )
         if request.url.path.startswith("/v1/"):
-            principal = getattr(request.state, "principal", None)
             query = dict(request.query_params)
             _audit(principal, request, response.status_code, query)
         return response

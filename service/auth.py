@@ -134,8 +134,11 @@ class KeyStore:
         if row[3] is not None:
             raise AuthError("API key revoked")
         now = datetime.now(UTC)
-        # last_used is advisory: written at most once a minute, so reads stay reads.
+        # last_used is advisory: written at most once a minute, and never waited for: when a
+        # scan holds the write lock the update is skipped, so a read never queues behind it.
         if row[4] is None or (now - datetime.fromisoformat(row[4])).total_seconds() > 60:
+            (timeout,) = self.db.execute("PRAGMA busy_timeout").fetchone()
+            self.db.execute("PRAGMA busy_timeout = 0")
             try:
                 with self.db.conn:
                     self.db.execute(
@@ -143,6 +146,8 @@ class KeyStore:
                     )
             except sqlite3.OperationalError:
                 pass  # a busy database must not fail the request for this
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
         return Principal(key_id=key_id, name=row[0], scopes=frozenset(json.loads(row[1])))
 
 

@@ -82,18 +82,21 @@ def serve(
     """Serve the HTTP API (uvicorn). Binds to 127.0.0.1 unless told otherwise."""
     import uvicorn
 
+    from service import logs
     from service.api import create_app
 
     settings = _settings(db)
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=updates)
+    logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
-        log_level="info",
-        access_log=False,
+        log_config=None,  # keep the handler set up above: one format for every logger
+        log_level=settings.log_level,
+        access_log=False,  # the app logs each request itself, with the route and key id
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )

@@ -159,6 +159,10 @@ class ScanManager:
             db.conn.close()
         store = Store.open(self.settings.db)
         scan_id = prepare_scan(store, source, request.sampling(), request.concurrency, "service")
+        log.info(
+            "scan started",
+            extra={"scan_id": scan_id, "source": source.name, "kind": source.kind},
+        )
         self._launch(store, scan_id, source, connector, request)
         return scan_id
 
@@ -189,7 +193,7 @@ class ScanManager:
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY:
                 last = now
-                store._writer.submit(store.update_counters, scan_id, counters.model_copy())
+                store.post_counters(scan_id, counters)
 
         try:
             await run_scan(
@@ -211,7 +215,13 @@ class ScanManager:
                 await asyncio.to_thread(self._mark, store, scan_id, ScanStatus.RUNNING)
             raise
         except PerimeterError as exc:
-            log.warning("scan %s of %s failed: %s", scan_id, source.name, exc)
+            log.warning(
+                "scan %s of %s failed: %s",
+                scan_id,
+                source.name,
+                exc,
+                extra={"scan_id": scan_id, "source": source.name, "error_type": type(exc).__name__},
+            )
         finally:
             await asyncio.to_thread(self._notify, store, scan_id)
             await asyncio.to_thread(store.close)
@@ -232,7 +242,18 @@ class ScanManager:
     def _notify(self, store: Store, scan_id: str) -> None:
         scan = store.scan(scan_id)
         if scan.status is ScanStatus.RUNNING:
+            log.info("scan interrupted, resumes at start-up", extra={"scan_id": scan_id})
             return
+        log.info(
+            "scan ended",
+            extra={
+                "scan_id": scan_id,
+                "source": scan.source,
+                "status": scan.status.value,
+                "error": scan.error,
+                **scan.counters.model_dump(),
+            },
+        )
         try:
             Webhooks(store.db, self.vault()).scan_finished(scan)
         except PerimeterError as exc:

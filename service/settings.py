@@ -37,3 +37,6 @@ class Settings(BaseSettings):
     rate_per_minute: int = Field(default=600, ge=1)  # per API key, token bucket refill
     rate_burst: int = Field(default=60, ge=1)  # bucket size
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Logs of `perimeter serve`: one JSON object per line on stderr (or readable text).
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"

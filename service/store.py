@@ -344,6 +344,11 @@ class Store:
         with self.db.conn:
             self.db.table("scans").update(scan_id, counters.model_dump())
 
+    def post_counters(self, scan_id: str, counters: ScanCounters) -> None:
+        """``update_counters`` on the writer thread, without waiting: for progress callbacks
+        that run on the event loop and must not block it, nor write beside the writer."""
+        self._writer.submit(self.update_counters, scan_id, counters.model_copy())
+
     def done_items(self, scan_id: str) -> dict[str, DoneItem]:
         """Items this scan already stored: what a resumed scan need not read again."""
         return {

@@ -7,8 +7,10 @@ import csv
 import io
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -303,12 +305,31 @@ def test_real_uvicorn_process(deployment: Any) -> None:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise AssertionError(log.read_text()) from None
                 time.sleep(0.2)
-        page = httpx.get(f"{base}/v1/findings", headers=auth(tokens["findings:read"]), timeout=10)
+        headers = {**auth(tokens["findings:read"]), "X-Request-ID": "trace-42"}
+        page = httpx.get(f"{base}/v1/findings", headers=headers, timeout=10)
         assert page.status_code == 200 and page.json()["findings"]
+        assert page.headers["X-Request-ID"] == "trace-42"
         assert httpx.get(f"{base}/v1/findings", timeout=10).status_code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    # Structured logs: every line uvicorn and the app wrote is one JSON object.
+    text = log.read_text()
+    entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert entries and all({"ts", "level", "logger", "msg"} <= e.keys() for e in entries)
+    assert any(e["logger"].startswith("uvicorn") for e in entries)
+    requests = [e for e in entries if e["logger"] == "perimeter.http"]
+    served = next(e for e in requests if e["request_id"] == "trace-42")
+    key_id = tokens["findings:read"].split("_")[1]
+    assert served | {"duration_ms": 0} == served | {
+        "route": "/v1/findings",
+        "method": "GET",
+        "status": 200,
+        "key_id": key_id,
+        "duration_ms": 0,
+    }
+    assert any(e["status"] == 401 and e["key_id"] is None for e in requests)
+    assert tokens["findings:read"] not in text  # the key itself is never logged
 
 
 def test_classify_over_http_keeps_the_contract(deployment: Any) -> None:
@@ -329,3 +350,40 @@ def test_classify_over_http_keeps_the_contract(deployment: Any) -> None:
         assert "536-22-1000" not in response.text
         too_many = "\n".join(lines * 7)
         assert client.post("/v1/classify", content=too_many, headers=auth(key)).status_code == 413
+
+
+def test_reads_never_wait_for_the_writer(deployment: Any) -> None:
+    """WAL lets readers run beside the one writer; nothing on the read path may need the lock.
+
+    Another connection holds the write lock (as a scan's writer does mid-batch) until every read
+    has answered; a read that queued behind it would be stuck until the guard below gives up.
+    A key never used before is taken on purpose: verifying it wants to record ``last_used``.
+    """
+    settings, _ = deployment
+    store = Store.open(settings.db)
+    fresh = KeyStore(store.db).create("reader", ["findings:read", "scans:read"])[1]
+    store.close()
+    paths = ["/readyz", "/v1/findings?limit=2", "/v1/items", "/v1/map", "/v1/scans"]
+    statuses: dict[str, int] = {}
+    with TestClient(create_app(settings)) as client:
+        writer = sqlite3.connect(settings.db, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE scans SET error = error")  # a pending write, lock held
+        try:
+            reads = threading.Thread(
+                target=lambda: statuses.update(
+                    {p: client.get(p, headers=auth(fresh)).status_code for p in paths}
+                )
+            )
+            reads.start()
+            reads.join(timeout=60)  # a deadlock guard, not a speed check
+            assert not reads.is_alive(), "a read waited for the write lock"
+            page = client.get("/v1/findings?limit=2", headers=auth(fresh)).json()
+            rest = client.get(
+                f"/v1/findings?limit=100&cursor={page['next_cursor']}", headers=auth(fresh)
+            )
+            statuses["cursor"] = rest.status_code
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+    assert statuses == dict.fromkeys([*paths, "cursor"], 200)
