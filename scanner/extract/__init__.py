@@ -2,8 +2,9 @@
 
 Formats are told apart by content (``sniff``), the file name being a hint only. One module per
 family: text (plain, CSV/TSV, JSON, JSON Lines), markup (XML, HTML), office (docx, xlsx, pptx),
-pdf, image (OCR), mail (eml, mbox), columnar (Avro) and archive (zip, tar, gzip, bzip2, xz; members
-recursed). Every extractor spends from one per-item budget (scanner.limits.ExtractLimits): a
+opendoc (odt, ods, odp), legacy (OLE2: .xls, Outlook .msg; .doc/.ppt recognised), pdf, image
+(OCR), mail (eml, mbox), columnar (Avro, Parquet) and archive (zip, tar, 7z, gzip, bzip2, xz;
+members recursed). Every extractor spends from one per-item budget (scanner.limits.ExtractLimits): a
 limit ends extraction with a note, so the item is partial, never a crash. The only errors that
 leave ``extract()`` and its chunk stream are ``Unsupported`` (skip the item) and
 ``ExtractionError`` (the item failed).
@@ -15,16 +16,15 @@ from collections.abc import Callable, Iterator
 
 from models.errors import ExtractionError
 from scanner.extract.base import Chunk, Context, Extraction, LimitReached, Unsupported
-from scanner.extract.detect import DOCX, PPTX, XLSX, decode, sniff
+from scanner.extract.detect import DOCX, MSG, ODP, ODS, ODT, PPTX, XLS, XLSX, decode, sniff
 from scanner.limits import ExtractLimits
 
 __all__ = ["Chunk", "Extraction", "Unsupported", "decode", "dispatch", "extract", "sniff"]
 
 _IMAGES = ("image/png", "image/jpeg", "image/gif", "image/tiff")
 _UNSUPPORTED = {
-    "application/x-ole-storage": "a legacy Office (OLE) file; only .docx/.xlsx/.pptx are read",
-    "application/x-7z-compressed": "a 7z archive; zip, tar, gz, bz2 and xz are read",
-    "application/vnd.apache.parquet": "a Parquet file (not read yet; Avro is)",
+    "application/vnd.sqlite3": "an SQLite database file",
+    "application/x-executable": "an executable",
 }
 
 
@@ -44,7 +44,18 @@ def extract(
 
 def dispatch(data: bytes, path: str, ctx: Context, truncated: bool) -> tuple[str, Iterator[Chunk]]:
     """(content type, chunk stream) for ``data``; used for items and for nested members."""
-    from scanner.extract import archive, columnar, image, mail, markup, office, pdf, text
+    from scanner.extract import (
+        archive,
+        columnar,
+        image,
+        legacy,
+        mail,
+        markup,
+        office,
+        opendoc,
+        pdf,
+        text,
+    )
 
     ctype = sniff(data, path)
     if ctype == "text/plain":
@@ -59,12 +70,20 @@ def dispatch(data: bytes, path: str, ctx: Context, truncated: bool) -> tuple[str
         return ctype, markup.xml_chunks(data, ctx)
     if ctype == "text/html":
         return ctype, markup.html_chunks(decode(data), ctx)
-    if ctype == DOCX:
-        return ctype, office.docx_chunks(data, ctx)
-    if ctype == XLSX:
-        return ctype, office.xlsx_chunks(data, ctx)
-    if ctype == PPTX:
-        return ctype, office.pptx_chunks(data, ctx)
+    documents = {  # formats read from the whole item's bytes and the context alone
+        DOCX: office.docx_chunks,
+        XLSX: office.xlsx_chunks,
+        PPTX: office.pptx_chunks,
+        ODT: opendoc.odt_chunks,
+        ODS: opendoc.ods_chunks,
+        ODP: opendoc.odp_chunks,
+        XLS: legacy.xls_chunks,
+        MSG: legacy.msg_chunks,
+    }
+    if ctype in documents:
+        return ctype, documents[ctype](data, ctx)
+    if ctype in legacy.SKIPPED or ctype == "application/x-ole-storage":
+        raise legacy.skipped(ctype, data)
     if ctype == "application/pdf":
         return ctype, pdf.pdf_chunks(data, ctx)
     if ctype == "message/rfc822":
@@ -75,12 +94,16 @@ def dispatch(data: bytes, path: str, ctx: Context, truncated: bool) -> tuple[str
         return ctype, archive.zip_chunks(data, ctx)
     if ctype == "application/x-tar":
         return ctype, archive.tar_chunks(data, ctx)
+    if ctype == "application/x-7z-compressed":
+        return ctype, archive.sevenzip_chunks(data, ctx)
     if ctype in _IMAGES:
         if not image.ocr_available():
             raise Unsupported(f"{ctype} is {image.MISSING}")
         return ctype, image.image_chunks(data, ctype, ctx)
     if ctype == "application/avro":
         return ctype, columnar.avro_chunks(data, ctx)
+    if ctype == "application/vnd.apache.parquet":
+        return ctype, columnar.parquet_chunks(data, ctx, truncated)
     if ctype in ("application/gzip", "application/x-bzip2", "application/x-xz"):
         return ctype, archive.compressed_chunks(data, ctype, path, ctx)
     raise Unsupported(f"{ctype} is {_UNSUPPORTED.get(ctype, 'not a supported format')}")

@@ -1,4 +1,4 @@
-"""Archives and compressed streams: zip, tar, gzip, bzip2, xz; members are extracted in turn.
+"""Archives and compressed streams: zip, tar, 7z, gzip, bzip2, xz; members are extracted in turn.
 
 Decompression is streamed through ``CappedReader``, which counts every byte against the item's
 budget and the per-member compression ratio, so a bomb stops at a limit instead of filling memory.
@@ -197,3 +197,113 @@ def compressed_chunks(data: bytes, ctype: str, path: str, ctx: Context) -> Itera
         child.note(f"stream ends early: {exc}")
         reader.truncated = True
     yield from nested(bytes(out), name, child, reader.truncated)
+
+
+class _SevenZipSink:
+    """Where py7zr writes one 7z member (its ``Py7zIO`` interface): keeps the first
+    ``member_bytes`` and counts every byte against the item's budget and the archive's ratio.
+
+    py7zr pushes a whole folder (a solid block) through its writers in one call, so a member
+    past its cap cannot be skipped without decoding it; its bytes are dropped as they come and
+    the decompressed-bytes budget still bounds the work. py7zr decodes at most 128 MB per
+    write, so that is the most a bomb costs before the ratio check stops it.
+    """
+
+    def __init__(self, name: str, archive: _SevenZip) -> None:
+        self.name, self.archive = name, archive
+        self.body = bytearray()
+        self.truncated = False
+
+    def write(self, s: bytes | bytearray) -> int:
+        archive, ctx = self.archive, self.archive.ctx
+        room = ctx.limits.member_bytes - len(self.body)
+        if room > 0:
+            self.body += s[:room]
+        self.truncated = self.truncated or len(s) > room
+        archive.produced += len(s)
+        ctx.budget.decompressed += len(s)
+        ratio = ctx.limits.compression_ratio
+        if archive.produced > _RATIO_GRACE and archive.produced > ratio * archive.stored:
+            raise Bomb(f"compression ratio over {ratio}:1")
+        if ctx.budget.decompressed > ctx.limits.decompressed_bytes:
+            raise LimitReached(
+                f"decompressed {ctx.limits.decompressed_bytes:,} bytes (decompressed-bytes limit)"
+            )
+        ctx.tick()
+        return len(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return len(self.body)
+
+
+class _SevenZip:
+    """A ``WriterFactory`` for py7zr: one sink per member, in archive order."""
+
+    def __init__(self, ctx: Context, stored: int) -> None:
+        self.ctx, self.stored = ctx, max(1, stored)
+        self.produced = 0
+        self.sinks: list[_SevenZipSink] = []
+
+    def create(self, filename: str) -> _SevenZipSink:
+        sink = _SevenZipSink(filename, self)
+        self.sinks.append(sink)
+        return sink
+
+
+def sevenzip_chunks(data: bytes, ctx: Context) -> Iterator[Chunk]:
+    """Members of a 7z archive. The ratio is judged over the whole archive: in a solid archive
+    members share one compressed stream, so a member has no compressed size of its own."""
+    import py7zr  # imported on first 7z file
+    from py7zr.exceptions import ArchiveError, PasswordRequired
+
+    errors = (ArchiveError, *_DECOMPRESS_ERRORS, KeyError, IndexError, TypeError, AttributeError)
+    try:
+        sz = py7zr.SevenZipFile(io.BytesIO(data), mode="r")
+    except PasswordRequired as exc:
+        raise Unsupported("an encrypted 7z archive (its file names are encrypted too)") from exc
+    except errors as exc:
+        raise ExtractionError(f"corrupt or truncated 7z: {exc}"[:500]) from exc
+    with sz:
+        if sz.needs_password():
+            raise Unsupported("an encrypted 7z archive")
+        names: list[str] = []
+        stopped: LimitReached | None = None
+        for info in sz.list():
+            if info.is_directory:
+                continue
+            try:
+                ctx.count_member()  # the member limit holds before anything is decompressed
+            except LimitReached as exc:
+                stopped = exc
+                break
+            names.append(info.filename)
+        factory = _SevenZip(ctx, len(data))
+        try:
+            # py7zr types its factory as an ABC; ours has the same methods (duck-typed).
+            sz.extract(targets=names, factory=factory)  # type: ignore[arg-type]
+        except Bomb as exc:
+            bomb = factory.sinks.pop() if factory.sinks else None
+            name = f"{bomb.name} and the rest of the archive" if bomb else "the archive"
+            ctx.note(f"skipped {name}: {exc}")
+        except LimitReached as exc:
+            stopped = exc
+            if factory.sinks:
+                factory.sinks[-1].truncated = True  # the member being decoded when it stopped
+        except errors as exc:
+            ctx.note(f"7z ends early: {type(exc).__name__}: {exc}"[:300])
+    for sink in factory.sinks:
+        yield from nested(bytes(sink.body), sink.name, ctx.child(member=sink.name), sink.truncated)
+    if stopped is not None:
+        raise stopped

@@ -51,6 +51,20 @@ _ZIP_KINDS: tuple[tuple[str, str], ...] = (
 )
 DOCX, XLSX, PPTX = (kind for _, kind in _ZIP_KINDS)
 
+# OpenDocument names its type in a first, stored member called ``mimetype``.
+_ODF = "application/vnd.oasis.opendocument"
+ODT, ODS, ODP = f"{_ODF}.text", f"{_ODF}.spreadsheet", f"{_ODF}.presentation"
+
+# OLE2 compound files (legacy Office, Outlook), told apart by the streams only they have.
+OLE = "application/x-ole-storage"
+DOC, XLS, PPT, MSG = (
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.ms-outlook",
+)
+ENCRYPTED_OOXML = "application/x-encrypted-office"
+
 _MAIL_HEADERS = (
     b"from:", b"to:", b"subject:", b"date:", b"message-id:", b"mime-version:", b"received:",
     b"return-path:", b"delivered-to:", b"reply-to:", b"cc:", b"content-type:",
@@ -82,7 +96,9 @@ def sniff(data: bytes, path: str) -> str:
     """The content type, decided by the bytes; the file name only breaks ties between texts."""
     for magic, ctype in _MAGIC:
         if data.startswith(magic):
-            return _zip_kind(data) if ctype == "application/zip" else ctype
+            if ctype == "application/zip":
+                return _zip_kind(data)
+            return _ole_kind(data) if ctype == OLE else ctype
     if len(data) >= 262 and data[257:262] == b"ustar":
         return "application/x-tar"
     suffix = PurePosixPath(path).suffix.lower()
@@ -123,14 +139,47 @@ def sniff(data: bytes, path: str) -> str:
 
 def _zip_kind(data: bytes) -> str:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist()[:10_000])
+        zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return "application/zip"  # truncated or damaged: the zip reader reports why
-    for member, kind in _ZIP_KINDS:
-        if member in names:
-            return kind
+    with zf:
+        names = set(zf.namelist()[:10_000])
+        for member, kind in _ZIP_KINDS:
+            if member in names:
+                return kind
+        info = zf.NameToInfo.get("mimetype")
+        if info is not None and info.file_size < 100:
+            try:
+                mimetype = zf.read(info).decode("ascii", errors="replace").strip()
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+                mimetype = ""
+            if mimetype in (ODT, ODS, ODP):
+                return mimetype
     return "application/zip"
+
+
+def _ole_kind(data: bytes) -> str:
+    """Word, Excel, PowerPoint, Outlook or an encrypted OOXML document, by stream names
+    (olefile: the one maintained reader of the container; xlrd only reads workbooks)."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(data) as ole:
+            # OLE stream names compare without case.
+            streams = {"/".join(e).lower() for e in ole.listdir(streams=True, storages=False)}
+    except Exception:  # olefile raises many types on damaged files; the extractor says why
+        return OLE
+    if "worddocument" in streams:
+        return DOC
+    if "workbook" in streams or "book" in streams:
+        return XLS
+    if "powerpoint document" in streams:
+        return PPT
+    if "encryptedpackage" in streams:
+        return ENCRYPTED_OOXML
+    if "__properties_version1.0" in streams or any(s.startswith("__substg1.0_") for s in streams):
+        return MSG
+    return OLE
 
 
 def _is_tar(data: bytes) -> bool:

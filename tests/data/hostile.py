@@ -17,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from data import docgen
+from data import docgen, docgen_extra
 
 SSN = "536-22-1234"
 MiB = 1024 * 1024
@@ -78,6 +78,28 @@ def external_entity() -> bytes:
     )
 
 
+def sevenzip_bomb(mib: int = 64) -> bytes:
+    """One member of zeros in a solid LZMA2 block: ~10 KB that declares ``mib`` MiB."""
+    return docgen_extra.sevenzip({"zeros.bin": bytes(mib * MiB), "after.txt": SSN.encode()})
+
+
+def parquet_bomb(rows: int = 4_000_000) -> bytes:
+    """A column of zeros, plainly encoded then zstd-compressed: the row group's pages inflate
+    to 32 MB from a few KB."""
+    return docgen_extra.parquet(
+        {"n": [0] * rows}, row_group_size=rows, use_dictionary=False, compression="zstd"
+    )
+
+
+def parquet_dictionary_bomb(rows: int = 20_000) -> bytes:
+    """One 1 MiB string used by every row: ~50 KB of Parquet (a dictionary page and run-length
+    indices) that decodes to 20 GB if each row gets its own copy."""
+    import pyarrow as pa
+
+    column = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array(["x" * MiB]))
+    return docgen_extra.parquet({"note": column}, row_group_size=rows)
+
+
 def truncated(data: bytes) -> bytes:
     return data[: len(data) // 2]
 
@@ -88,6 +110,9 @@ def build(dest: Path) -> dict[str, str]:
     pdf = docgen.pdf([["page one", f"SSN {SSN}"]] * 3)
     docx = docgen.docx([f"SSN {SSN}"] * 200)
     xlsx = docgen.xlsx({"S": [["ssn"]] + [[SSN]] * 500})
+    parquet = docgen_extra.parquet({"id": list(range(5000)), "ssn": [SSN] * 5000})
+    xls = docgen_extra.xls({"S": [["ssn"]] + [[SSN]] * 500})
+    msg = docgen_extra.msg("s", f"SSN {SSN}\n" * 500, attachments=[("a.xlsx", xlsx)])
     files: dict[str, tuple[bytes, str]] = {
         "zip-bomb-nested.zip": (zip_bomb_nested(), "limited"),
         "zip-bomb-overlapping.zip": (zip_bomb_overlapping(), "limited"),
@@ -100,8 +125,14 @@ def build(dest: Path) -> dict[str, str]:
         "pdf-no-xref.pdf": (pdf.split(b"xref")[0], "limited"),
         "docx-truncated.docx": (truncated(docx), "limited"),
         "xlsx-truncated.xlsx": (truncated(xlsx), "limited"),
+        "xls-truncated.xls": (truncated(xls), "limited"),
+        "msg-truncated.msg": (truncated(msg), "limited"),
         "csv-million-columns.csv": (b",".join([b"1"] * 1_000_001) + b"\n", "limited"),
         "json-100k-deep.json": (b"[" * 100_000 + b"]" * 100_000, "limited"),
+        "7z-bomb.7z": (sevenzip_bomb(), "limited"),
+        "parquet-truncated.parquet": (truncated(parquet), "limited"),
+        "parquet-bomb.parquet": (parquet_bomb(), "limited"),
+        "parquet-dictionary-bomb.parquet": (parquet_dictionary_bomb(), "limited"),
         "tar-20k-members.tar": (
             docgen.tar_of({f"f{i}.txt": b"x" for i in range(20_000)}),
             "limited",

@@ -8,12 +8,13 @@ import lzma
 from pathlib import Path
 
 import pytest
-from data import docgen
+from data import docgen, docgen_extra
 
 from classifiers.classifier import Classifier
 from classifiers.engine import DetectorEngine
 from classifiers.policy import Policy
 from models import Location
+from models.errors import ExtractionError
 from scanner.extract import Unsupported, extract, sniff
 from scanner.extract.image import ocr_available
 
@@ -201,6 +202,132 @@ CASES = [
         id="avro-column",
     ),
     pytest.param(
+        "people.parquet",
+        docgen_extra.parquet({"id": [1, 2, 3], "ssn": ["n/a", None, SSN]}, row_group_size=2),
+        "US_SSN",
+        Location(row=3, field="ssn"),
+        id="parquet-column-second-row-group",
+    ),
+    pytest.param(
+        "people.parquet",
+        docgen_extra.parquet(
+            {"id": [1, 2], "contact": [{"emails": ["n/a"]}, {"emails": ["n/a", EMAIL]}]}
+        ),
+        "EMAIL_ADDRESS",
+        Location(row=2, field="contact", json_path="$.contact.emails[1]"),
+        id="parquet-nested-column",
+    ),
+    pytest.param(
+        "backup.7z",
+        docgen_extra.sevenzip({"readme.txt": b"hello", "hr/payroll.xlsx": _XLSX}),
+        "US_SSN",
+        Location(member="hr/payroll.xlsx", sheet="Payroll", cell="B2", field="ssn"),
+        id="7z-xlsx",
+    ),
+    pytest.param(
+        "outer.zip",
+        docgen.zip_of({"old.7z": docgen_extra.sevenzip({"notes.txt": f"x\n{SSN}".encode()})}),
+        "US_SSN",
+        Location(member="old.7z!/notes.txt", line=2, column=1),
+        id="7z-in-zip",
+    ),
+    pytest.param(
+        "memo.odt",
+        docgen_extra.odt(["Quarterly memo", f"Employee  SSN {SSN}"]),
+        "US_SSN",
+        Location(section="body", paragraph=2),
+        id="odt-paragraph",
+    ),
+    pytest.param(
+        "staff.odt",
+        docgen_extra.odt(["Staff"], table=[["name", "email"], ["Ann", EMAIL]]),
+        "EMAIL_ADDRESS",
+        Location(section="table 1", row=2, field="2"),
+        id="odt-table-cell",
+    ),
+    pytest.param(
+        "letter.odt",
+        docgen_extra.odt(["Body text"], header=f"Contact {EMAIL}"),
+        "EMAIL_ADDRESS",
+        Location(section="header 1", paragraph=1),
+        id="odt-header",
+    ),
+    pytest.param(
+        "letter.odt",
+        docgen_extra.odt(["Body text"], footer=f"SSN {SSN}"),
+        "US_SSN",
+        Location(section="footer 1", paragraph=1),
+        id="odt-footer",
+    ),
+    pytest.param(
+        "payroll.ods",
+        docgen_extra.ods(
+            {
+                "Summary": [["quarter", "total"], ["Q1", 10]],
+                "Payroll": [["name", "ssn"], ["Ann", SSN]],
+            }
+        ),
+        "US_SSN",
+        Location(sheet="Payroll", cell="B2", field="ssn"),
+        id="ods",
+    ),
+    pytest.param(
+        "deck.odp",
+        docgen_extra.odp([("Welcome", None), (f"Reach {EMAIL}", None)]),
+        "EMAIL_ADDRESS",
+        Location(page=2, section="slide", paragraph=1),
+        id="odp-slide",
+    ),
+    pytest.param(
+        "deck.odp",
+        docgen_extra.odp([("Welcome", f"speaker: SSN {SSN}")]),
+        "US_SSN",
+        Location(page=1, section="notes", paragraph=1),
+        id="odp-notes",
+    ),
+    pytest.param(
+        "payroll.xls",
+        docgen_extra.xls(
+            {
+                "Summary": [["quarter", "total"], ["Q1", 10]],
+                "Payroll": [["name", "ssn"], ["Ann", SSN]],
+            }
+        ),
+        "US_SSN",
+        Location(sheet="Payroll", cell="B2", field="ssn"),
+        id="xls",
+    ),
+    pytest.param(
+        "mail.msg",
+        docgen_extra.msg("Payroll", "Hi Bob", sender=("Margaret Thompson", EMAIL)),
+        "EMAIL_ADDRESS",
+        Location(part="headers", field="From"),
+        id="msg-sender",
+    ),
+    pytest.param(
+        "mail.msg",
+        docgen_extra.msg(
+            "Payroll", "Hi", recipients=[("To", "Bob", "b"), ("Cc", "Margaret", EMAIL)]
+        ),
+        "EMAIL_ADDRESS",
+        Location(part="headers", field="Cc"),
+        id="msg-recipient-cc",
+    ),
+    pytest.param(
+        "mail.msg",
+        docgen_extra.msg("Hello", f"Call me.\nSSN {SSN}\n"),
+        "US_SSN",
+        Location(part="body", line=2, column=5),
+        id="msg-body",
+    ),
+    pytest.param(
+        "mail.msg",
+        docgen_extra.msg("Payroll", "see attached", attachments=[("payroll.xlsx", _XLSX)]),
+        "US_SSN",
+        Location(part="payroll.xlsx", sheet="Payroll", cell="B2", field="ssn"),
+        id="msg-attachment-xlsx",
+    ),
+    pytest.param(
         "page.html",
         f"<html><body>\n<p>hello</p>\n<script>var x = '{EMAIL}';</script>\n<p>SSN {SSN}</p>"
         "\n</body></html>".encode(),
@@ -250,6 +377,16 @@ def test_html_script_text_is_not_read() -> None:
         pytest.param(
             docgen.avro([], docgen.PEOPLE_SCHEMA), "a.json", "application/avro", id="avro"
         ),
+        pytest.param(docgen_extra.odt(["x"]), "a.zip", "opendocument.text", id="odt"),
+        pytest.param(
+            docgen_extra.ods({"S": [["x"]]}), "a.xlsx", "opendocument.spreadsheet", id="ods"
+        ),
+        pytest.param(docgen_extra.odp([("x", None)]), "a", "opendocument.presentation", id="odp"),
+        pytest.param(docgen_extra.xls({"S": [["x"]]}), "a.doc", "ms-excel", id="xls-by-streams"),
+        pytest.param(docgen_extra.doc(), "a.xls", "msword", id="doc-by-streams"),
+        pytest.param(docgen_extra.msg("hi"), "a.doc", "ms-outlook", id="msg-by-streams"),
+        pytest.param(docgen_extra.sevenzip({"a": b"x"}), "a.zip", "7z-compressed", id="7z"),
+        pytest.param(docgen_extra.parquet({"a": [1]}), "a.csv", "parquet", id="parquet"),
         pytest.param("plain words".encode("utf-16-be"), "a", "text/plain", id="utf16be"),
         pytest.param("plain words".encode("utf-32-le"), "a", "text/plain", id="utf32le"),
     ],
@@ -281,3 +418,71 @@ def test_image_without_tesseract_is_skipped_with_the_reason(
 def test_undecodable_image_is_skipped_not_failed() -> None:
     with pytest.raises(Unsupported, match="image/png could not be decoded"):
         list(extract(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "scan.png").chunks)
+
+
+# -- formats recognised but not read, and what each reports ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "reason"),
+    [
+        pytest.param(
+            docgen_extra.doc(), "memo.doc", "legacy Word .doc is not supported; convert to docx",
+            id="doc",
+        ),
+        pytest.param(
+            docgen_extra.ole({"PowerPoint Document": b"", "Current User": b""}),
+            "deck.ppt",
+            "legacy PowerPoint .ppt is not supported; convert to pptx",
+            id="ppt",
+        ),
+        pytest.param(
+            docgen_extra.ole({"EncryptedPackage": b"", "EncryptionInfo": b""}),
+            "locked.xlsx",
+            "a password-protected Office document",
+            id="encrypted-ooxml",
+        ),
+        pytest.param(
+            docgen_extra.ole({"Contents": b""}),
+            "thing.bin",
+            "application/x-ole-storage is an OLE2 compound file that is not",
+            id="other-ole",
+        ),
+        pytest.param(
+            docgen_extra.sevenzip({"a.txt": SSN.encode()}, password="s3cret"),
+            "locked.7z",
+            "an encrypted 7z archive",
+            id="7z-encrypted",
+        ),
+    ],
+)  # fmt: skip
+def test_recognised_but_unread_formats_are_skipped_with_the_reason(
+    data: bytes, path: str, reason: str
+) -> None:
+    with pytest.raises(Unsupported, match=reason):
+        list(extract(data, path).chunks)
+
+
+def test_parquet_cut_by_the_byte_cap_says_the_footer_is_missing() -> None:
+    data = docgen_extra.parquet({"ssn": [SSN] * 1000})
+    with pytest.raises(ExtractionError, match="footer at the end"):
+        list(extract(data[: len(data) // 2], "big.parquet", truncated=True).chunks)
+
+
+def test_parquet_rows_are_sampled_across_row_groups_within_the_cell_limit() -> None:
+    from scanner.limits import ExtractLimits
+
+    rows = 10_000
+    data = docgen_extra.parquet(
+        {"id": list(range(rows)), "ssn": ["n/a"] * (rows - 1) + [SSN]}, row_group_size=1000
+    )
+    ex = extract(data, "big.parquet", limits=ExtractLimits(cells=2000))  # 1,000 of 10,000 rows
+    seen = [chunk.locate(i) for chunk in ex.chunks for i in _line_starts(chunk.text)]
+    read_rows = {where.row for where in seen}
+    assert len(read_rows) == 1000
+    assert {(r - 1) // 1000 for r in read_rows if r is not None} == set(range(10))
+    assert ex.notes == ["sampled 1,000 of 10,000 rows across 10 row groups (cell limit)"]
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0] + [i + 1 for i, c in enumerate(text[:-1]) if c == "\n"]

@@ -8,7 +8,7 @@ import gzip
 import lzma
 
 import pytest
-from data import docgen
+from data import docgen, docgen_extra
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +38,17 @@ SEEDS: dict[str, bytes] = {
     "a.txt.xz": lzma.compress(SSN.encode()),
     "a.avro": docgen.avro(
         [{"id": 1, "ssn": SSN, "contact": {"emails": ["a@b.io"]}}], docgen.PEOPLE_SCHEMA
+    ),
+    "a.parquet": docgen_extra.parquet(
+        {"id": [1, 2, 3], "ssn": [SSN, None, "x"], "c": [{"e": ["a@b.io"]}] * 3}, row_group_size=2
+    ),
+    "a.7z": docgen_extra.sevenzip({"x/a.csv": b"ssn\n536-22-1234\n", "b.xlsx": _XLSX}),
+    "a.odt": docgen_extra.odt(["p", SSN], table=[["a", "b"]], header="h", footer="f"),
+    "a.ods": docgen_extra.ods({"S": [["ssn"], [SSN]]}),
+    "a.odp": docgen_extra.odp([("s", SSN)]),
+    "a.xls": docgen_extra.xls({"S": [["ssn"], [SSN], [7]]}),
+    "a.msg": docgen_extra.msg(
+        "s", f"body {SSN}", ("A", "a@b.io"), [("Cc", "B", "b@c.io")], [("x.xlsx", _XLSX)]
     ),
 }
 LIMITS = ExtractLimits(decompressed_bytes=4 * 1024 * 1024, seconds=20)
@@ -103,7 +114,18 @@ def test_random_bytes_raise_only_documented_errors(data: bytes, path: str) -> No
 @FUZZ
 @given(
     prefix=st.sampled_from(
-        [b"PK\x03\x04", b"%PDF-1.4\n", b"\x1f\x8b", b"BZh", b"<?xml", b"From ", b"Obj\x01"]
+        [
+            b"PK\x03\x04",
+            b"%PDF-1.4\n",
+            b"\x1f\x8b",
+            b"BZh",
+            b"<?xml",
+            b"From ",
+            b"Obj\x01",
+            b"7z\xbc\xaf\x27\x1c",
+            b"PAR1",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        ]
     ),
     rest=st.binary(max_size=1024),
 )
