@@ -11,6 +11,8 @@ our detectors are not mapped to them.
 The engine runs every built-in pattern detector (PII included, so that overlap resolution is
 the one a scan applies) except the spaCy ones, which never report secrets. Raw values are never
 printed: ``--misses`` shows line numbers, the set's rule and, for flagged negatives, our detector.
+Values failing a strict check are reported at a lower score (see docs/secrets.md), so the summary
+also counts found positives and flagged negatives by the likelihood of their strongest finding.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from classifiers.engine import DetectorEngine, load_specs
 from classifiers.spec import Engine
-from models import Category
+from models import Category, Likelihood
 
 
 @dataclass
@@ -37,6 +40,9 @@ class Tally:
     flagged: int = 0
     missed_lines: list[int] = field(default_factory=list)
     flagged_lines: list[tuple[int, str]] = field(default_factory=list)
+    # likelihood of the strongest secret finding -> lines; shows how much is reported lower
+    found_by: Counter[Likelihood] = field(default_factory=Counter)
+    flagged_by: Counter[Likelihood] = field(default_factory=Counter)
 
 
 def evaluate(rows: list[dict[str, object]], engine: DetectorEngine) -> dict[str, Tally]:
@@ -44,9 +50,9 @@ def evaluate(rows: list[dict[str, object]], engine: DetectorEngine) -> dict[str,
     tallies: dict[str, Tally] = {"": Tally()}
     for number, row in enumerate(rows, start=1):
         text = str(row["text"])
-        secret_ids = sorted(
-            {m.spec.id for m in engine.analyze(text) if m.spec.category is Category.SECRET}
-        )
+        secrets = [m for m in engine.analyze(text) if m.spec.category is Category.SECRET]
+        secret_ids = sorted({m.spec.id for m in secrets})
+        top = max(secrets, key=lambda m: m.score).likelihood if secrets else None
         for key in ("", str(row["rule"])):
             t = tallies.setdefault(key, Tally())
             if row["label"] == "positive":
@@ -54,11 +60,15 @@ def evaluate(rows: list[dict[str, object]], engine: DetectorEngine) -> dict[str,
                 t.found += bool(secret_ids)
                 if not secret_ids:
                     t.missed_lines.append(number)
+                elif top is not None:
+                    t.found_by[top] += 1
             elif not row.get("also_positive_for"):
                 t.negatives += 1
                 t.flagged += bool(secret_ids)
                 if secret_ids:
                     t.flagged_lines.append((number, ",".join(secret_ids)))
+                if top is not None:
+                    t.flagged_by[top] += 1
     return tallies
 
 
@@ -99,6 +109,10 @@ def main() -> None:
         f"({total.flagged}/{total.negatives}); "
         f"{len(engine.specs)} pattern detectors, {elapsed:.2f} s"
     )
+    order = list(Likelihood)[::-1]  # VERY_LIKELY first
+    for label, counts in (("found", total.found_by), ("flagged", total.flagged_by)):
+        parts = ", ".join(f"{k.value} {counts[k]}" for k in order if counts[k])
+        print(f"  {label} by likelihood of the strongest finding: {parts or '-'}")
 
 
 if __name__ == "__main__":

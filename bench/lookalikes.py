@@ -166,6 +166,38 @@ LOOKALIKES: dict[str, Maker] = {
         f"see JIRA-{r.randint(1, 99999)} and PR #{r.randint(1, 9999)}",
         "US_DRIVER_LICENSE",
     ),
+    # Numbers next to capitalised words and street words that are not addresses.
+    "street-like phrase": lambda r: (
+        r.choice(
+            [
+                f"we sold {r.randint(2, 999)} items on Main Street",
+                f"In {r.randint(1990, 2025)} {r.choice(['Apple', 'Central', 'Hyde'])} Park opened",
+                f"Chapter {r.randint(1, 40)} covers Windows {r.randint(7, 11)}",
+                f"We have {r.randint(2, 9)} {r.choice(['Green', 'Oak', 'Pine'])} Park tickets",
+                f"Please upgrade {r.randint(2, 50)} servers and delegate {r.randint(2, 9)} tasks",
+                f"sent via email {r.randint(2, 9)} times",
+                f"Room {r.randint(100, 999)} on Floor {r.randint(1, 30)}",
+                f"Python {r.randint(2, 3)}.{r.randint(0, 13)} Release Notes",
+            ]
+        ),
+        "STREET_ADDRESS",
+    ),
+    # Phone words next to numbers that are dates, amounts, times or counts.
+    "phone words, no phone": lambda r: (
+        r.choice(
+            [
+                f"call log {r.randint(2000, 2025)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
+                f" {r.randint(0, 23):02d}:{r.randint(0, 59):02d}",
+                f"phone bill was {r.randint(10, 9999)}.{_digits(r, 2)} this month",
+                f"text me the {r.randint(2, 99)} files",
+                f"office hours {r.randint(7, 10)}-{r.randint(16, 19)}",
+                f"call reference {r.randint(1, 28):02d}/{r.randint(1, 12):02d}"
+                f"/{r.randint(2000, 2025)}",
+                f"mobile app v{r.randint(1, 9)}.{r.randint(0, 99)}.{r.randint(0, 999)}",
+            ]
+        ),
+        "PHONE_NUMBER",
+    ),
 }
 
 

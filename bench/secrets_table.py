@@ -39,8 +39,11 @@ def table() -> str:
             counts["patterns"] += len(spec.patterns)
             mask = f"prefix {spec.prefix_length}" if spec.mask is MaskStyle.PREFIX else "full"
             description = spec.description.replace("|", "\\|")
+            score = f"{spec.score}"
+            if spec.unverified_score is not None:  # kept lower when the validator rejects
+                score += f" (failed check: {spec.unverified_score})"
             rows.append(
-                f"| `{spec.id}` | `{spec.type}` | {description} | {spec.score} | "
+                f"| `{spec.id}` | `{spec.type}` | {description} | {score} | "
                 f"{spec.validator or ''} | {mask} |"
             )
     types = len({s.type for p in files for s in load_rule_file(p)})

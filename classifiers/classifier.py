@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifiers.engine import DetectorEngine, RawMatch, shannon_entropy
+from classifiers.engine import DetectorEngine, RawMatch
+from classifiers.filters import shannon_entropy
 from classifiers.masking import fingerprint, mask
 from classifiers.multiscan import default_cache_dir
-from classifiers.policy import Policy
-from classifiers.spec import Engine
+from classifiers.policy import Policy, Rule
+from classifiers.spec import Engine, level_rules
 from models import Classification, Finding
 
 
@@ -26,7 +27,7 @@ class ClassifierSettings:
     min_score: float = 0.0
     # Pattern back end (auto, hyperscan, re2) and where built Hyperscan databases are kept, so
     # each worker process loads the database instead of compiling it (seconds) again.
-    pattern_backend: str = "re2"
+    pattern_backend: str = "auto"
     pattern_cache: Path | None = field(default_factory=default_cache_dir)
 
 
@@ -35,7 +36,9 @@ class Classifier:
 
     def __init__(self, engine: DetectorEngine, policy: Policy, key: bytes, min_score: float = 0.0):
         self.engine = engine
-        self.policy = policy
+        # Detectors that declare the level they imply (custom ones, mostly) add a policy rule.
+        implied = [Rule.model_validate(r) for r in level_rules(engine.specs)]
+        self.policy = policy.model_copy(update={"rules": [*policy.rules, *implied]})
         self._key = key
         self.min_score = min_score
 
@@ -87,16 +90,18 @@ def explain_match(match: RawMatch, min_score: float = 0.0) -> dict[str, Any]:
         proposed: dict[str, Any] = {"engine": "regex", "pattern": pattern.regex}
         if pattern.requires_context:
             proposed["requires_context"] = True
-    elif spec.engine is Engine.SPACY:
-        proposed = {"engine": "spacy", "entities": list(spec.entities)}
+    elif spec.engine in (Engine.SPACY, Engine.PRESIDIO):
+        proposed = {"engine": spec.engine.value, "entities": list(spec.entities)}
     else:
         proposed = {"engine": spec.engine.value}
     checks: list[dict[str, Any]] = []
     if spec.validator:
         used = pattern is None or pattern.use_validator
-        checks.append(
-            {"check": f"validator {spec.validator}", "result": "passed" if used else "skipped"}
+        failed = any(
+            name.startswith(f"validator {spec.validator} failed") for name, _ in match.steps
         )
+        result = "failed (kept at a lower score)" if failed else "passed" if used else "skipped"
+        checks.append({"check": f"validator {spec.validator}", "result": result})
     if spec.min_entropy is not None:
         entropy = round(shannon_entropy(match.value), 2)
         checks.append({"check": f"entropy >= {spec.min_entropy:g}", "result": f"{entropy:g}"})

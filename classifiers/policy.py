@@ -28,6 +28,7 @@ class Condition(BaseModel):
 
     type: list[str] = Field(default_factory=list)
     category: list[Category] = Field(default_factory=list)
+    detector: list[str] = Field(default_factory=list)  # detector ids
     min_distinct: int = Field(default=1, ge=1)
     min_score: float = Field(default=0.0, ge=0, le=1)
     all: list[Condition] = Field(default_factory=list)
@@ -35,19 +36,20 @@ class Condition(BaseModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
-        if not (self.type or self.category or self.all or self.any):
-            raise ValueError("a condition needs type, category, all or any")
+        if not (self.type or self.category or self.detector or self.all or self.any):
+            raise ValueError("a condition needs type, category, detector, all or any")
         return self
 
     def selected(self, findings: Sequence[Finding]) -> list[Finding] | None:
         """The findings that make this condition true, or None when it is false."""
         picked: list[Finding] = []
-        if self.type or self.category:
+        if self.type or self.category or self.detector:
             own = [
                 f
                 for f in findings
                 if (not self.type or f.type in self.type)
                 and (not self.category or f.category in self.category)
+                and (not self.detector or f.detector in self.detector)
                 and f.score >= self.min_score
             ]
             if len({f.fingerprint for f in own}) < self.min_distinct:

@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 
 from faker import Faker
 
-from classifiers.engine import is_placeholder, shannon_entropy
+from classifiers.filters import is_placeholder, shannon_entropy
 from models import Level
 
 COMPANY = "Brightwave Inc."

@@ -27,9 +27,10 @@ class Settings(BaseSettings):
     # Key for secrets the service stores encrypted (webhook secrets, inline credentials).
     vault_key_file: Path = Field(default_factory=lambda: _default_key_file().with_name("vault.key"))
     workers: int | None = Field(default=None, ge=1)
-    # How patterns are matched: RE2 sets (default), or one Hyperscan database, which scans
-    # faster but takes ~20 s to compile on first use (then cached in ~/.cache/perimeter).
-    pattern_engine: Literal["re2", "hyperscan", "auto"] = "re2"
+    # How patterns are matched: auto (default) is one Hyperscan database when hyperscan is
+    # installed, else RE2 sets. The database takes seconds to compile on first use, then it is
+    # loaded from ~/.cache/perimeter/hyperscan (see docs/benchmarks.md, "Pattern engine").
+    pattern_engine: Literal["re2", "hyperscan", "auto"] = "auto"
 
     # HTTP service. Bind to loopback unless told otherwise: exposing it is a deliberate choice.
     host: str = "127.0.0.1"

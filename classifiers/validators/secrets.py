@@ -273,15 +273,43 @@ def password_strength(value: str) -> bool:
 
 # Values a vendor rule knows to be public or test-mode: the generic rules leave them alone so that
 # publishable keys are not reported and test keys keep their own low-scored type.
+# The same goes for prefixes whose vendor rule reports every value, failed checks included (at a
+# lower score): the generic rules would otherwise replace that finding with a higher-scored generic
+# one. Google API keys (AIza) are left to their rule, which knows public client-side configs.
 _NOT_GENERIC_PREFIXES = (
     "pk_live_", "pk_test_", "sk_test_", "rk_test_", "EZTK", "access_token$sandbox$", "pk.eyJ",
+    "ghp_", "gho_", "ghu_", "ghs_", "npm_", "squ_", "sqp_", "sqa_", "AGE-SECRET-KEY-1", "AIza",
 )  # fmt: skip
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _mixed_case_hex(value: str) -> bool:
+    """Hex digits in both cases (``acdeFf05...``): no encoder writes hex that way, and a random
+    base62 value of 24+ characters practically never keeps to the hex letters; it is an
+    EIP-55 address (public) or a hand-edited value."""
+    return (
+        len(value) >= 24
+        and set(value) <= _HEX_DIGITS
+        and not value.islower()
+        and not value.isupper()
+    )
+
+
+def _not_random_uuid(value: str) -> bool:
+    """A UUID of a version other than 4: time-and-node (v1) or name-hash (v3/v5) identifiers, not
+    drawn at random. Vendors issuing UUID keys issue v4; their own rules report other versions."""
+    m = _UUID.match(value.lower())
+    return m is not None and m.group(1) != "4"
+
+
 def generic_secret(value: str) -> bool:
-    """A token-like value: not a word, identifier, path, file name, URL or filler; letters with
-    digits or with both cases."""
+    """A token-like value: not a word, identifier, path, file name, URL, filler or mixed-case hex;
+    letters with digits or with both cases."""
     if _is_reference(value) or "://" in value or value.startswith(("./", "../", "~/")):
+        return False
+    if _mixed_case_hex(value) or _not_random_uuid(value):
         return False
     if value.startswith(_NOT_GENERIC_PREFIXES) or ".." in value or _is_filler(value):
         return False
@@ -368,6 +396,18 @@ def uuid4(value: str) -> bool:
     if m is None:
         return False
     return m.group(1) == "4" and m.group(2) in "89ab" and not _is_filler(value)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def hex_token(value: str) -> bool:
+    """Hex of one case (an encoder writes one case), no filler, after a short vendor prefix
+    (``squ_``): Sonar tokens."""
+    body = _SHORT_PREFIX.sub("", value, count=1)
+    if not (body.islower() or body.isupper() or body.isdigit()):
+        return False
+    return set(body.lower()) <= _HEX and not _is_filler(body)
 
 
 def twitter_bearer(value: str) -> bool:
@@ -469,6 +509,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "discord_bot_token": discord_bot_token,
     "generic_secret": generic_secret,
     "github_checksum": github_checksum,
+    "hex_token": hex_token,
     "jwt": jwt,
     "mixed_case": mixed_case,
     "no_filler": no_filler,

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.engine import DetectorEngine, is_placeholder
+from classifiers.engine import DetectorEngine
+from classifiers.filters import is_placeholder
 from classifiers.masking import fingerprint, mask
 from classifiers.spec import MaskStyle, Normalize
 from models.errors import DetectorDefinitionError

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.engine import load_specs
+from classifiers.classifier import explain_match
+from classifiers.engine import DetectorEngine, RawMatch, load_specs
+from classifiers.filters import is_placeholder
+from classifiers.spec import Engine
 from classifiers.validators import secrets as v
-from models import Category
+from models import Category, Likelihood
 
 SECRET_SPECS = [s for s in load_specs() if s.category is Category.SECRET]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "secrets.md"
@@ -150,3 +153,170 @@ def test_docs_table_lists_every_secret_rule() -> None:
     text = DOCS.read_text(encoding="utf-8")
     missing = [s.id for s in SECRET_SPECS if f"`{s.id}`" not in text]
     assert not missing, f"docs/secrets.md lacks {missing}; run python bench/secrets_table.py"
+
+
+# -- values that fail a strict check are kept at a lower score ------------------------------------
+
+_ENGINE = DetectorEngine([s for s in load_specs() if s.engine is Engine.REGEX])
+_GOOD_GITHUB = "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"
+
+
+def _only(text: str, detector: str) -> RawMatch:
+    found = [m for m in _ENGINE.analyze(text) if m.spec.id == detector]
+    assert len(found) == 1, (detector, [m.spec.id for m in _ENGINE.analyze(text)])
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "detector", "validator", "likelihood"),
+    [
+        pytest.param("token " + _GOOD_GITHUB[:-1] + "A", "secret.github_token", "github_checksum",
+                     Likelihood.POSSIBLE, id="github-crc-typo"),
+        pytest.param("npm token npm_ufGPYK2ypPdVJzJ0KgY4ZZlIONU8Oo2FtB9B", "secret.npm_token",
+                     "npm_checksum", Likelihood.POSSIBLE, id="npm-crc-typo"),
+        pytest.param("AGE-SECRET-KEY-1" + "Q" * 58, "secret.age_secret_key", "bech32_checksum",
+                     Likelihood.POSSIBLE, id="age-all-zero"),
+        pytest.param(_AGE[:-1] + ("Q" if _AGE[-1] != "Q" else "P"), "secret.age_secret_key",
+                     "bech32_checksum", Likelihood.POSSIBLE, id="age-bad-checksum"),
+        pytest.param('snykToken = "12345678-ABCD-ABCD-ABCD-1234567890AB"', "secret.snyk_token",
+                     "uuid4", Likelihood.UNLIKELY, id="snyk-not-v4"),
+        pytest.param('HEROKU_API_KEY="10789a0a-19e0-1985-8860-247ce8bd169d"',
+                     "secret.heroku_api_key_legacy", "uuid4", Likelihood.UNLIKELY, id="heroku-v1"),
+        pytest.param('MessageBirdToken="3f1d2a9c-7b4e-1d0a-9e61-5c2b8f7a1d34"',
+                     "secret.messagebird_uuid_key", "uuid4", Likelihood.UNLIKELY,
+                     id="messagebird-v1"),
+        pytest.param('sonar.login=0b00ea6550f7846d88d002582c56657fa3g3819b',
+                     "secret.sonarqube_token_legacy", "hex_token", Likelihood.UNLIKELY,
+                     id="sonar-not-hex"),
+    ],
+)  # fmt: skip
+def test_failed_check_is_reported_lower(
+    text: str, detector: str, validator: str, likelihood: Likelihood
+) -> None:
+    match = _only(text, detector)
+    assert match.likelihood is likelihood
+    assert match.score <= 0.5
+    assert any(step.startswith(f"validator {validator} failed") for step, _ in match.steps)
+    trace = explain_match(match)
+    assert {"check": f"validator {validator}", "result": "failed (kept at a lower score)"} in (
+        trace["checks"]
+    )
+    assert any("failed" in s["step"] for s in trace["score_steps"])
+
+
+@pytest.mark.parametrize(
+    ("text", "detector"),
+    [
+        pytest.param("token " + _GOOD_GITHUB, "secret.github_token", id="github"),
+        pytest.param(_AGE, "secret.age_secret_key", id="age"),
+        pytest.param('snykToken = "9dc59da0-33d6-4d17-ace3-57b423ec7c0c"', "secret.snyk_token",
+                     id="snyk-v4"),
+        pytest.param("sonar.login=0b00ea6550f7846d88d002582c56657fa303819b",
+                     "secret.sonarqube_token_legacy", id="sonar-hex"),
+    ],
+)  # fmt: skip
+def test_strict_form_stays_very_likely(text: str, detector: str) -> None:
+    match = _only(text, detector)
+    assert match.likelihood is Likelihood.VERY_LIKELY
+    assert not any("failed" in step for step, _ in match.steps)
+    assert {"check": f"validator {match.spec.validator}", "result": "passed"} in (
+        explain_match(match)["checks"]
+    )
+
+
+def test_a_failed_check_never_outscores_context() -> None:
+    # Context words add their boost first; the cap of the unverified score still holds.
+    match = _only("sops age identity AGE-SECRET-KEY-1" + "Q" * 58, "secret.age_secret_key")
+    assert match.context_words and match.score == 0.5
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("0b00ea6550f7846d88d002582c56657fa303819b", True, id="lower-hex"),
+        pytest.param("0B00EA6550F7846D88D002582C56657FA303819B", True, id="upper-hex"),
+        pytest.param("0b00eA6550f7846d88d002582c56657fa303819b", False, id="mixed-case"),
+        pytest.param("12345678ABCDEFH1234567890ABCDEFH12345678", False, id="not-hex"),
+        pytest.param("1234567890abcdef1234567890abcdef12345678", False, id="filler"),
+    ],
+)
+def test_hex_token(value: str, expected: bool) -> None:
+    assert v.hex_token(value) is expected
+
+
+# -- placeholder words are judged as words --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("fake-token", True, id="literally-fake"),
+        pytest.param("myFakeApiKey1", True, id="camel-word"),
+        pytest.param("FAKE_KEY_0193", True, id="upper-word"),
+        pytest.param("Example9Token", True, id="capitalised-word"),
+        pytest.param("xoxb-123456789012-Xw937qtWSXJss1lFaKe", False, id="random-mixed-case"),
+        pytest.param("uXsamplez9QrT", False, id="inside-a-random-run"),
+        pytest.param("k9" + "Qm3vT8zLx2" * 7 + "-example-" + "Wq5", True, id="long-delimited"),
+        pytest.param("k9" + "Qm3vT8zLx2" * 7 + "Rfake3" + "Wq5", False, id="long-undelimited"),
+    ],
+)
+def test_placeholder_words(value: str, expected: bool) -> None:
+    assert is_placeholder(value) is expected
+
+
+# -- common credential forms ---------------------------------------------------------------------
+
+
+def _secret_types(text: str) -> set[str]:
+    return {m.type for m in _ENGINE.analyze(text) if m.spec.category is Category.SECRET}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'token := GetEnvOrDefault("api_token", "b7d1c2e4-9f3a-4c8e-a1d6-2e5f7c9b0a13")',
+        "os.environ.get('SECRET_TOKEN', 'Zr8Tq2LmX9vK4pW7nB3c')",
+        'password: "Xk9#mP2vLq7!"',
+        "  db_pass = 'Xk9#mP2vLq7!'",
+        "mysql -u admin -pXk9mP2vLq7tR -h db.internal",
+        'mysql -u admin -p"Xk9#mP2vLq7!" orders',
+        "docker login -u bot -p Xk9mP2vLq7tR registry.acme.io",
+        "sqlcmd -S db -U sa -P Xk9mP2vLq7tR",
+        "Server=tcp:acme.database.windows.net,1433;User ID=app;Password=Xk9mP2vLq7tR;",
+        "jdbc:mysql://db.internal:3306/app?user=app&password=Xk9mP2vLq7tR",
+        "mongodb+srv://app:Xk9mP2vLq7tR@cluster0.abcd.mongodb.net/test",
+        "<snykToken>\n  9dc59da0-33d6-4d17-ace3-57b423ec7c0c\n</snykToken>",
+        'System.setProperty("SONAR_TOKEN", "0b00ea6550f7846d88d002582c56657fa303819b")',
+        'var hubspotKey string = "fbd5bef2-74a3-4af3-a2a7-ec8b8526e964"',
+    ],
+)
+def test_common_credential_forms_are_found(text: str) -> None:
+    assert _secret_types(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mysql -u root -p orders",  # -p then a database name: mysql prompts for the password
+        "docker login -u bot --password-stdin registry.acme.io",
+        'meraki_key = "acdeFf05b1a6d4c890237bf08c5e6e8d2b4d0f2e"',  # mixed-case hex
+        'request_token = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"',  # a version-1 UUID
+        'api_token: "fake-token"',
+    ],
+)
+def test_lookalike_forms_are_not_found(text: str) -> None:
+    assert not _secret_types(text)
+
+
+def test_firebase_config_key_is_reported_lower() -> None:
+    text = (
+        'firebaseConfig = { apiKey: "AIzaSyD8kQ2vX7nLp4RtY9wB3cF6hJ1mZ5sE0aU",'
+        ' authDomain: "a.firebaseapp.com" }'
+    )
+    (match,) = [m for m in _ENGINE.analyze(text) if m.spec.category is Category.SECRET]
+    assert (match.spec.id, match.likelihood) == (
+        "secret.google_api_key_client",
+        Likelihood.POSSIBLE,
+    )
+    bare = _only("key AIzaSyD8kQ2vX7nLp4RtY9wB3cF6hJ1mZ5sE0aU", "secret.google_api_key")
+    assert bare.likelihood is Likelihood.VERY_LIKELY

@@ -1,0 +1,117 @@
+"""Names and places: the model's entities cleaned up and made consistent within a text."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.engine import DetectorEngine
+from classifiers.ner import _can_hold_name, _plausible_person, _readable, _trim_entity
+
+ENGINE = DetectorEngine.builtin()
+
+
+def _found(text: str, kind: str) -> list[str]:
+    return [m.value for m in ENGINE.analyze(text) if m.type == kind]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("we returned to ESPOO by helicopter", "we returned to Espoo by helicopter"),
+        ("I'm in HYVINKÄÄ today", "I'm in Hyvinkää today"),
+        ("the CEO of ABC", "the CEO of ABC"),  # three letters: an acronym, left as is
+    ],
+)
+def test_capitals_are_title_cased_without_moving_offsets(text: str, shown: str) -> None:
+    assert _readable(text) == shown
+    assert len(_readable(text)) == len(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("Dr. Cindy Holinka", "Cindy Holinka"),
+        ("Mrs Schwarz", "Schwarz"),
+        ("Jane Doe's", "Jane Doe"),
+        ('"Jane Doe",', "Jane Doe"),
+        ("Jane Doe\nDOB", "Jane Doe"),
+    ],
+)
+def test_entity_is_trimmed(value: str, kept: str) -> None:
+    start, end = _trim_entity(value, 0, len(value))
+    assert value[start:end] == kept
+
+
+@pytest.mark.parametrize(
+    ("value", "person"),
+    [("Davis Orchestra", False), ("Acme Group", False), ("NASA", False), ("Maria Lopez", True)],
+)
+def test_organisation_words_are_not_people(value: str, person: bool) -> None:
+    assert _plausible_person(value) is person
+
+
+def test_place_in_capitals_is_found() -> None:
+    assert _found("She moved to CHICAGO last spring.", "LOCATION") == ["CHICAGO"]
+    assert _found("We flew to HELSINKI on Sunday.", "LOCATION") == ["HELSINKI"]
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("Mrs. Schwarz flew to Coles on Sunday morning.", "Coles"),
+        ("I'm Annemette Iversen, originally from Eckenroth, and I'm 54.", "Eckenroth"),
+        ("My friend lives in Reguengos de Monsaraz now.", "Reguengos de Monsaraz"),
+    ],
+)
+def test_place_after_a_verb_of_travel_or_residence(text: str, place: str) -> None:
+    assert place in _found(text, "LOCATION")
+    assert place not in _found(text, "PERSON")
+
+
+def test_surname_alone_is_the_same_person() -> None:
+    text = "The verses are from Faina D. Yefremova. Is there anything better than early Yefremova?"
+    names = _found(text, "PERSON")
+    assert "Faina D. Yefremova" in names
+    assert "Yefremova" in names
+
+
+def test_firm_named_after_a_family_is_not_a_person() -> None:
+    assert _found("The invoice from Thomas and Sons arrived.", "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("Can someone call me on 450 0840? I have questions.", False),
+        ("What's the limit on my card?", False),
+        ("Sandra lives on Hansinegata 120 street.", True),
+        ("we returned to ESPOO by helicopter", True),
+        ("all lower case, nothing to see", False),
+    ],
+)
+def test_only_texts_that_can_hold_a_name_go_to_the_model(text: str, sent: bool) -> None:
+    assert _can_hold_name(text) is sent
+
+
+def test_dialogue_speakers_are_people() -> None:
+    text = "Leverett: What a wife.\nDanielle: Remember me, Alexander?\nJonathan: You saved my life!"
+    assert {"Leverett", "Danielle", "Jonathan"} <= set(_found(text, "PERSON"))
+
+
+def test_form_labels_are_not_people() -> None:
+    text = "Phone: 555 0100\nNotes: call back later\nUsername: jdoe\nWhere: the office"
+    assert _found(text, "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("My name is Rubija", "Rubija"),
+        ("What's your last name? Okonkwo", "Okonkwo"),
+        ("Bot: What's the name on the account? User: Maja S Hermansen", "Maja S Hermansen"),
+        ("Sometimes people call me Csanád", "Csanád"),
+        ("It's under my partner's name Shane M Culp", "Shane M Culp"),
+    ],
+)
+def test_name_announced_by_the_text(text: str, name: str) -> None:
+    assert name in _found(text, "PERSON")
