@@ -17,7 +17,8 @@ Our engine runs in one process over 64 KiB chunks cut at line ends (as the extra
 to the classifier), with the default pattern back end (``auto``: one Hyperscan database when
 hyperscan is installed) unless ``--backend`` says otherwise; its MB/s counts the scan only, the
 one-off pattern compilation is printed apart (built in a fresh cache directory, so it is the
-cold build). Kingfisher's time is the wall time of the whole command.
+cold build; the text is ASCII, so with Hyperscan only the byte-mode database is built).
+Kingfisher's time is the wall time of the whole command.
 
 The machine is often shared, so each line also gives MB per CPU-second (user + system time of
 that process, all its threads): on a busy machine that figure moves less than the wall-time one.

@@ -446,8 +446,8 @@ def main() -> None:
     parser.add_argument(
         "--backend",
         choices=["re2", "hyperscan", "auto"],
-        default="re2",
-        help="Perimeter's pattern back end (default: re2, as `perimeter classify`)",
+        default="auto",
+        help="Perimeter's pattern back end (default: auto, Hyperscan, as `perimeter classify`)",
     )
     args = parser.parse_args()
 

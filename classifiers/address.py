@@ -24,7 +24,8 @@ without any street word need a unit, a postal tail or an address word nearby to 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import re2
@@ -171,6 +172,13 @@ _CORE_PATTERNS: tuple[tuple[str, str], ...] = (
 _OPTIONS = re2.Options()
 _OPTIONS.max_mem = 64 << 20
 _CORES = [(kind, re2.compile(p, _OPTIONS)) for kind, p in _CORE_PATTERNS]
+# The named group each kind's _keep reads (its index in the compiled program; 0: none).
+_CORE_GROUPS = {
+    kind: next(
+        (regex.groupindex[g] for g in ("suffix", "ending", "after") if g in regex.groupindex), 0
+    )
+    for kind, regex in _CORES
+}
 _WEAK = frozenset(w.lower() for w in WEAK_SUFFIXES) - {s.lower() for s in STRONG_SUFFIXES}
 _WEAK_ENDINGS = frozenset(WEAK_ENDINGS)
 _WEAK_AFTER = frozenset(WEAK_AFTER_WORDS)
@@ -238,24 +246,94 @@ class AddressFinder:
 
 def find_addresses(text: str) -> list[tuple[int, int]]:
     """Character spans of the street addresses in ``text``, longest first where they overlap."""
-    if not any(c.isdigit() for c in text):
+    if not _has_digit(text):
         return []
+    doc = _Doc(text)
     candidates: list[tuple[int, int]] = []
     for kind, regex in _CORES:
-        for m in regex.finditer(text):
-            start, end = m.span()
+        group = _CORE_GROUPS[kind]
+        for spans in doc.finditer(regex):
+            start, end = doc.chars(spans[0])
             if start == end:
                 continue
+            core = text[start:end]
+            word = ""
+            if group and spans[group] != _NO_SPAN:
+                word_start, word_end = doc.chars(spans[group])
+                word = text[word_start:word_end]
             start, end = _strip(text, start, end)
-            end, evidence = _extend(text, end)
+            end, evidence = _extend(doc, end)
             end = _drop_full_stop(text, start, end)
-            if _keep(kind, m, text, start, end, evidence):
+            if _keep(kind, core, word, text, start, end, evidence):
                 candidates.append((start, end))
     kept: list[tuple[int, int]] = []
     for start, end in sorted(candidates, key=lambda s: (s[0] - s[1], s[0])):
         if all(end <= a or start >= b for a, b in kept):
             kept.append((start, end))
     return sorted(kept)
+
+
+def _has_digit(text: str) -> bool:
+    """``any(c.isdigit() for c in text)``, with ten passes in C for the ASCII digits first."""
+    return any(d in text for d in "0123456789") or (
+        not text.isascii() and any(c.isdigit() for c in text)
+    )
+
+
+_UNANCHORED = re2._Anchor.UNANCHORED
+_ANCHORED = re2._Anchor.ANCHOR_START
+_NO_SPAN = (-1, -1)
+
+
+class _Doc:
+    """A text encoded to UTF-8 once, matched with RE2's compiled programs directly.
+
+    google-re2's ``str`` API encodes the whole text again at every call and counts characters
+    from its start to turn a position into a byte offset: the grammar's anchored matches at
+    each candidate's end made one long text quadratic. Here the text is encoded once and byte
+    offsets map to characters through one table, built only for non-ASCII texts. The calls
+    are the ones the ``str`` API makes (same program, same text, same start), so the matches
+    are the same.
+    """
+
+    __slots__ = ("_starts", "data", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode("utf-8")
+        # Byte offset of each character (and of the end), for non-ASCII texts only.
+        self._starts: list[int] | None = None
+        if len(self.data) != len(text):
+            self._starts = [i for i, b in enumerate(self.data) if b & 0xC0 != 0x80]
+            self._starts.append(len(self.data))
+
+    def byte(self, char: int) -> int:
+        return char if self._starts is None else self._starts[char]
+
+    def char(self, offset: int) -> int:
+        return offset if self._starts is None else bisect_left(self._starts, offset)
+
+    def chars(self, span: tuple[int, int]) -> tuple[int, int]:
+        return self.char(span[0]), self.char(span[1])
+
+    def finditer(self, regex: Any) -> Iterator[tuple[tuple[int, int], ...]]:
+        """Byte spans of the groups of each match, as ``regex.finditer(text)`` finds them."""
+        match, data = regex._regexp.Match, self.data
+        pos, stop = 0, len(data)
+        while True:
+            spans = match(_UNANCHORED, data, pos, stop)
+            if spans[0] == _NO_SPAN:
+                return
+            yield spans
+            if pos == stop:
+                return
+            # After an empty match, step over one character, as the str API does.
+            pos = self.byte(self.char(pos) + 1) if pos == spans[0][1] else spans[0][1]
+
+    def match(self, regex: Any, char: int) -> tuple[tuple[int, int], ...] | None:
+        """Byte spans of ``regex.match(text, char)``'s groups, or None."""
+        spans = regex._regexp.Match(_ANCHORED, self.data, self.byte(char), len(self.data))
+        return None if spans[0] == _NO_SPAN else spans
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
@@ -275,35 +353,37 @@ def _drop_full_stop(text: str, start: int, end: int) -> int:
     return end
 
 
-def _extend(text: str, end: int) -> tuple[int, bool]:
+def _extend(doc: _Doc, end: int) -> tuple[int, bool]:
     """Extend over a unit and tail parts; True when a unit or a postal code was found."""
     evidence = False
-    m = _UNIT.match(text, end)
+    m = doc.match(_UNIT, end)
     if m is not None:
-        end, evidence = m.end(), True
+        end, evidence = doc.char(m[0][1]), True
     for _ in range(_MAX_TAIL):
-        m = _TAIL.match(text, end)
+        m = doc.match(_TAIL, end)
         if m is None:
             break
-        if _LABEL.match(text, m.start(1)):  # "Mobile: ...", "E-mail:": the next field
+        seg_start, seg_end = doc.chars(m[1])
+        if doc.match(_LABEL, seg_start):  # "Mobile: ...", "E-mail:": the next field
             break
-        seg = m.group(1)
+        seg = doc.text[seg_start:seg_end]
         # The part must end the line or the sentence; else it is the next sentence's words.
-        if not _SEG_END.match(text, m.end()) and _HAS_POSTAL.search(seg) is None:
+        tail_end = doc.char(m[0][1])
+        if not doc.match(_SEG_END, tail_end) and _HAS_POSTAL.search(seg) is None:
             break
         if _HAS_POSTAL.search(seg):
             evidence = True
-        end = m.end()
+        end = tail_end
     return end, evidence
 
 
-def _keep(kind: str, m: Any, text: str, start: int, end: int, evidence: bool) -> bool:
-    core = m.group(0)
+def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evidence: bool) -> bool:
+    """Whether a core (``word``: its suffix, ending or after-word group) makes an address."""
     core = core[next((i for i, c in enumerate(core) if c.isalnum()), 0) :].strip()
     if kind in ("pobox", "military", "corner"):
         return True
     if kind == "suffix":
-        suffix = m.group("suffix").lower()
+        suffix = word.lower()
         number = core.split(" ", 1)[0].rstrip(",")
         if suffix in _WEAK or _YEAR.fullmatch(number):
             return evidence or _address_words(text, start)
@@ -315,12 +395,12 @@ def _keep(kind: str, m: Any, text: str, start: int, end: int, evidence: bool) ->
         street = core.split()[-2] if len(core.split()) > 1 else core
         if street[:1].islower():  # "upgrade 2": lower-case streets only where an address is said
             return strong
-        return strong or m.group("ending").lower() not in _WEAK_ENDINGS
+        return strong or word.lower() not in _WEAK_ENDINGS
     if kind == "prefix":
         # "Via Tasso 129" stands alone; "via email 3 times" is a preposition and a count.
         return strong or core[:1].isupper() or core[:1].isdigit()
     if kind == "after":
-        return strong or m.group("after").lower() not in _WEAK_AFTER
+        return strong or word.lower() not in _WEAK_AFTER
     # "bare": no street word at all, so a unit or postal code, or a phrase that introduces an
     # address right before it ("lives at", "the address is", "ship to")
     return (evidence and end - start > len(core) + 3) or _INTRO.search(
@@ -330,4 +410,8 @@ def _keep(kind: str, m: Any, text: str, start: int, end: int, evidence: bool) ->
 
 def _address_words(text: str, start: int) -> bool:
     before = text[max(0, start - 40) : start].lower()
+    # A word of the list is a substring of the text before: most candidates have none, and a
+    # few substring tests cost less than splitting the text into words.
+    if not any(w in before for w in _ADDRESS_WORDS):
+        return False
     return not _ADDRESS_WORDS.isdisjoint(_WORDS.findall(before))

