@@ -13,9 +13,9 @@ import pytest
 from connectors.base import AccessReport
 from connectors.confluence import ConfluenceConfig, ConfluenceConnector, storage_to_text
 from connectors.http import HttpSettings
-from models import Asset, Exposure, Item
-from models.errors import AuthError, ItemError
-from tests.connectors.fakes import perimeter, serve, serve_in_thread
+from models import Exposure
+from models.errors import AuthError
+from tests.connectors.fakes import ScanOut, perimeter, read_all, serve, serve_in_thread
 from tests.connectors.fakes.confluence import FakeConfluence
 
 FAST_HTTP = HttpSettings(backoff_base=0.01, backoff_max=0.05, max_retries=3, read_timeout=5)
@@ -61,24 +61,6 @@ def connector(fake: FakeConfluence, **settings: Any) -> ConfluenceConnector:
     return ConfluenceConnector(ConfluenceConfig.model_validate(values))
 
 
-ScanOut = dict[str, tuple[Item, bytes | str]]
-
-
-async def scan(conn: ConfluenceConnector) -> ScanOut:
-    items: ScanOut = {}
-    try:
-        async for entry in conn.discover():
-            if isinstance(entry, Asset):
-                continue
-            try:
-                items[entry.uri] = (entry, (await conn.read(entry, 1_000_000)).data)
-            except ItemError as exc:
-                items[entry.uri] = (entry, str(exc))
-    finally:
-        await conn.aclose()
-    return items
-
-
 def run(fake: FakeConfluence, body: Callable[[FakeConfluence], Any]) -> Any:
     async def main() -> Any:
         async with serve(fake.app()) as base, serve(fake.media_app()) as media:
@@ -89,7 +71,7 @@ def run(fake: FakeConfluence, body: Callable[[FakeConfluence], Any]) -> Any:
 
 
 def full_scan(fake: FakeConfluence, **settings: Any) -> ScanOut:
-    return run(fake, lambda f: scan(connector(f, **settings)))
+    return run(fake, lambda f: read_all(connector(f, **settings)))
 
 
 def uri(fake: FakeConfluence, rest: str) -> str:
@@ -187,7 +169,7 @@ def test_an_expired_oauth_token_is_refreshed() -> None:
         conn = connector(
             f, **{**settings, "api_url": f.base + "/wiki", "token_url": f.base + "/oauth/token"}
         )
-        return await scan(conn)
+        return await read_all(conn)
 
     items = run(fake, body)
     assert items[uri(fake, "ENG/110")][1].startswith(b"Onboarding")  # type: ignore[union-attr]
@@ -201,13 +183,13 @@ def test_an_incremental_rescan_reads_only_changed_pages() -> None:
     async def body(f: FakeConfluence) -> tuple[ScanOut, ScanOut]:
         first = connector(f)
         first.resume_from(None)
-        before = await scan(first)
+        before = await read_all(first)
         cursor = first.next_cursor()
         f.pages["101"]["version"] = {"number": 2, "createdAt": "2024-03-01T09:00:00.000Z"}
         f.pages["101"]["body"]["storage"]["value"] = "<p>edited: SSN 512-44-7821</p>"
         second = connector(f)
         second.resume_from(cursor)
-        return before, await scan(second)
+        return before, await read_all(second)
 
     before, after = run(fake, body)
     assert len(before) > 10

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,9 @@ from connectors.gdrive import (
 )
 from connectors.google_auth import ServiceAccountKey, sign_jwt
 from connectors.http import HttpSettings
-from models import Asset, Exposure, Item
+from models import Exposure, Item
 from models.errors import AuthError, ConfigError, ItemUnreadable
+from tests.connectors.fakes import discover_all
 from tests.connectors.fakes._drive_common import running_in_thread
 from tests.connectors.fakes.gdrive import (
     DOC,
@@ -154,21 +155,6 @@ async def drive_source(
         await fake.stop()
 
 
-async def collect(
-    connector: GDriveConnector, on_item: Callable[[Item], Awaitable[None]] | None = None
-) -> tuple[list[Asset], dict[str, Item]]:
-    assets: list[Asset] = []
-    items: dict[str, Item] = {}
-    async for entry in connector.discover():
-        if isinstance(entry, Asset):
-            assets.append(entry)
-        else:
-            items[entry.uri] = entry
-            if on_item is not None:
-                await on_item(entry)
-    return assets, items
-
-
 DENIED = "gdrive://d-secret"  # the forbidden drive, recorded as a failed entry
 ALL_FILES = {
     DENIED,
@@ -187,7 +173,7 @@ ALL_FILES = {
 def test_full_scan_lists_my_drive_and_shared_drives_over_many_pages() -> None:
     async def scenario() -> None:
         async with drive_source() as (fake, connector):
-            assets, items = await collect(connector)
+            assets, items = await discover_all(connector)
             assert [a.uri for a in assets] == ["gdrive://my", "gdrive://d-eng", "gdrive://d-secret"]
             assert set(items) == ALL_FILES
             salaries = items["gdrive://my/f-salaries"]
@@ -225,7 +211,7 @@ EXPOSURES = {
 def test_exposure_from_listing_and_permissions_list() -> None:
     async def scenario() -> None:
         async with drive_source() as (fake, connector):
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert {uri: items[uri].exposure for uri in EXPOSURES} == EXPOSURES
             # Shared-drive files have no permissions in files.list: one permissions.list each.
             asked = {r.path.split("/")[4] for r in fake.requests_to("/permissions")}
@@ -276,7 +262,7 @@ def test_exposure_mapping(permissions: list[dict[str, Any]], expected: Exposure)
 def test_forbidden_shared_drive_is_recorded_and_the_scan_goes_on() -> None:
     async def scenario() -> None:
         async with drive_source() as (_, connector):
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert set(items) == ALL_FILES  # every other drive was listed in full
             assert len(connector.problems) == 1
             assert connector.problems[0].startswith("gdrive://d-secret: ")
@@ -292,7 +278,7 @@ def test_forbidden_shared_drive_is_recorded_and_the_scan_goes_on() -> None:
 def test_read_downloads_files_and_exports_docs_and_sheets() -> None:
     async def scenario() -> None:
         async with drive_source() as (fake, connector):
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             csv = await connector.read(items["gdrive://my/f-salaries"], 1 << 20)
             assert csv.data == b"name,ssn\nAda,536-22-1234\n" and not csv.truncated
             doc = await connector.read(items["gdrive://my/f-plan"], 1 << 20)
@@ -313,7 +299,7 @@ def test_rate_limited_listing_waits_for_retry_after_and_loses_nothing() -> None:
     async def scenario() -> None:
         async with drive_source() as (fake, connector):
             fake.faults.add("/drive/v3/files", rate_limited("1"), rate_limited("0"))
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert set(items) == ALL_FILES
             statuses = [r.status for r in fake.requests_to("/drive/v3/files")]
             assert statuses[:3] == [429, 429, 200]
@@ -330,7 +316,7 @@ def test_quota_403_rate_limit_is_retried() -> None:
 
             quota = Fault(403, google_error(403, "userRateLimitExceeded", "User Rate Limit"))
             fake.faults.add("/drive/v3/drives", quota)
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert set(items) == ALL_FILES
 
     asyncio.run(scenario())
@@ -341,7 +327,7 @@ def test_server_errors_are_retried(status: int) -> None:
     async def scenario() -> None:
         async with drive_source() as (fake, connector):
             fake.faults.add("/drive/v3/files", server_error(status), server_error(status))
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert set(items) == ALL_FILES
             assert [r.status for r in fake.requests_to("/drive/v3/files")][:3] == [
                 status,
@@ -363,7 +349,7 @@ def test_expired_token_is_refreshed_once_and_the_request_retried() -> None:
                     expired = True
                     fake.tokens.expire_all()
 
-            _, items = await collect(connector, expire)
+            _, items = await discover_all(connector, expire)
             assert set(items) == ALL_FILES
             assert fake.token_requests == 2
             assert 401 in [r.status for r in fake.log]
@@ -389,7 +375,7 @@ def test_token_is_replaced_before_it_expires() -> None:
 def test_file_deleted_mid_scan_fails_alone() -> None:
     async def scenario() -> None:
         async with drive_source() as (fake, connector):
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             fake.delete("f-partner")
             with pytest.raises(ItemUnreadable, match=r"gdrive://my/f-partner: .*404.*not found"):
                 await connector.read(items["gdrive://my/f-partner"], 1024)
@@ -402,7 +388,7 @@ def test_file_deleted_mid_scan_fails_alone() -> None:
 def test_incremental_rescan_reads_only_changed_files() -> None:
     async def scenario() -> None:
         async with drive_source() as (fake, connector):
-            await collect(connector)
+            await discover_all(connector)
             cursor = connector.next_cursor()
             assert cursor is not None
             # Changes after the full scan: one edit, one new shared-drive file, one deletion,
@@ -458,7 +444,7 @@ def test_incremental_rescan_reads_only_changed_files() -> None:
             rescan.resume_from(cursor)
             fake.log.clear()
             try:
-                assets, items = await collect(rescan)
+                assets, items = await discover_all(rescan)
                 for item in items.values():
                     await rescan.read(item, 1 << 20)
             finally:

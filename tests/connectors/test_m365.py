@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,9 @@ from pydantic import SecretStr
 from connectors.base import Incremental, ReportsAccess, default_registry
 from connectors.http import HttpSettings
 from connectors.m365 import M365Config, M365Connector, exposure_from_permissions
-from models import Asset, Exposure, Item
+from models import Exposure, Item
 from models.errors import AuthError, ConfigError, ItemUnreadable
+from tests.connectors.fakes import discover_all
 from tests.connectors.fakes._drive_common import running_in_thread
 from tests.connectors.fakes.m365 import (
     FakeGraph,
@@ -109,21 +110,6 @@ async def graph_source(**options: Any) -> AsyncIterator[tuple[FakeGraph, M365Con
         await fake.stop()
 
 
-async def collect(
-    connector: M365Connector, on_item: Callable[[Item], Awaitable[None]] | None = None
-) -> tuple[list[Asset], dict[str, Item]]:
-    assets: list[Asset] = []
-    items: dict[str, Item] = {}
-    async for entry in connector.discover():
-        if isinstance(entry, Asset):
-            assets.append(entry)
-        else:
-            items[entry.uri] = entry
-            if on_item is not None:
-                await on_item(entry)
-    return assets, items
-
-
 DENIED = f"m365://denied/{LEGAL}"  # the forbidden site, recorded as a failed entry
 ALL_ITEMS = {
     DENIED,
@@ -141,7 +127,7 @@ ALL_ITEMS = {
 def test_full_scan_lists_libraries_and_onedrives_over_many_pages() -> None:
     async def scenario() -> None:
         async with graph_source() as (fake, connector):
-            assets, items = await collect(connector)
+            assets, items = await discover_all(connector)
             assert [(a.uri, a.kind) for a in assets] == [
                 ("m365://b!hr", "library"),
                 (DENIED, "site"),
@@ -179,7 +165,7 @@ EXPOSURES = {
 def test_exposure_from_sharing_links_and_permissions() -> None:
     async def scenario() -> None:
         async with graph_source() as (_, connector):
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert {uri: items[uri].exposure for uri in EXPOSURES} == EXPOSURES
 
     asyncio.run(scenario())
@@ -243,7 +229,7 @@ def test_guest_detected_without_configured_domains() -> None:
 def test_forbidden_site_is_recorded_and_the_scan_goes_on() -> None:
     async def scenario() -> None:
         async with graph_source() as (_, connector):
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert set(items) == ALL_ITEMS
             assert len(connector.problems) == 1
             assert "site-legal" in connector.problems[0] and "403" in connector.problems[0]
@@ -257,7 +243,7 @@ def test_forbidden_site_is_recorded_and_the_scan_goes_on() -> None:
 def test_download_follows_the_redirect_to_another_host_without_authorization() -> None:
     async def scenario() -> None:
         async with graph_source() as (fake, connector):
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             content = await connector.read(items["m365://b!hr/i-payroll"], 1 << 20)
             assert content.data == b"name,ssn\nAda,536-22-1234\n" and not content.truncated
             [hop] = fake.requests_to("/content")
@@ -277,7 +263,7 @@ def test_throttling_waits_for_retry_after_and_loses_nothing(status: int) -> None
         async with graph_source() as (fake, connector):
             fake.faults.add("/v1.0/drives/b!hr/root/delta", throttled(status, "1"))
             fake.faults.add("/v1.0/drives/b!adele/items", throttled(status, "0"))
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert set(items) == ALL_ITEMS
             statuses = [r.status for r in fake.requests_to("/root/delta")]
             assert statuses[:2] == [status, 200]
@@ -289,7 +275,7 @@ def test_server_error_is_retried() -> None:
     async def scenario() -> None:
         async with graph_source() as (fake, connector):
             fake.faults.add("/v1.0/sites", server_error(500), server_error(502))
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             assert set(items) == ALL_ITEMS
             assert [r.status for r in fake.log if r.path == "/v1.0/sites"][:3] == [500, 502, 200]
 
@@ -307,7 +293,7 @@ def test_expired_token_is_refreshed_and_the_request_retried() -> None:
                     expired = True
                     fake.tokens.expire_all()
 
-            _, items = await collect(connector, expire)
+            _, items = await discover_all(connector, expire)
             assert set(items) == ALL_ITEMS
             assert fake.token_requests == 2
             assert 401 in [r.status for r in fake.log]
@@ -333,7 +319,7 @@ def test_token_is_replaced_before_it_expires() -> None:
 def test_item_deleted_mid_scan_fails_alone() -> None:
     async def scenario() -> None:
         async with graph_source() as (fake, connector):
-            _, items = await collect(connector)
+            _, items = await discover_all(connector)
             fake.delete("b!hr", "i-guest")
             with pytest.raises(ItemUnreadable, match=r"m365://b!hr/i-guest: .*404.*itemNotFound"):
                 await connector.read(items["m365://b!hr/i-guest"], 1024)
@@ -350,7 +336,7 @@ async def _rescan(
     assert isinstance(rescan, Incremental)
     rescan.resume_from(cursor)
     try:
-        _, items = await collect(rescan)
+        _, items = await discover_all(rescan)
         for item in items.values():
             if item.uri != DENIED:
                 await rescan.read(item, 1 << 20)
@@ -362,7 +348,7 @@ async def _rescan(
 def test_incremental_rescan_reads_only_changed_items() -> None:
     async def scenario() -> None:
         async with graph_source() as (fake, connector):
-            await collect(connector)
+            await discover_all(connector)
             cursor = connector.next_cursor()
             fake.put(
                 "b!hr",
@@ -390,7 +376,7 @@ def test_incremental_rescan_reads_only_changed_items() -> None:
 def test_expired_delta_link_falls_back_to_a_full_listing() -> None:
     async def scenario() -> None:
         async with graph_source() as (fake, connector):
-            await collect(connector)
+            await discover_all(connector)
             cursor = connector.next_cursor()
             fake.expired_before = 10_000  # every earlier delta token is now too old
             _, items = await _rescan(connector, cursor)
@@ -438,7 +424,7 @@ def test_check_access_lists_the_roles_in_the_token() -> None:
 def test_one_drive_target_reads_only_that_drive() -> None:
     async def scenario() -> None:
         async with graph_source(drive="b!adele") as (fake, connector):
-            assets, items = await collect(connector)
+            assets, items = await discover_all(connector)
             assert [a.uri for a in assets] == ["m365://b!adele"]
             assert set(items) == {u for u in ALL_ITEMS if u.startswith("m365://b!adele/")}
             assert not connector.problems

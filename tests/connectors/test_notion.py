@@ -13,9 +13,9 @@ import pytest
 from connectors.base import AccessReport
 from connectors.http import HttpSettings
 from connectors.notion import NotionConfig, NotionConnector, block_text, properties_text
-from models import Asset, Exposure, Item
-from models.errors import AuthError, ItemError
-from tests.connectors.fakes import perimeter, serve, serve_in_thread
+from models import Exposure
+from models.errors import AuthError
+from tests.connectors.fakes import ScanOut, perimeter, read_all, serve, serve_in_thread
 from tests.connectors.fakes.notion import FakeNotion, rich
 
 FAST_HTTP = HttpSettings(backoff_base=0.01, backoff_max=0.05, max_retries=3, read_timeout=5)
@@ -65,24 +65,6 @@ def connector(fake: FakeNotion, **settings: Any) -> NotionConnector:
     return NotionConnector(NotionConfig.model_validate(values))
 
 
-ScanOut = dict[str, tuple[Item, bytes | str]]
-
-
-async def scan(conn: NotionConnector) -> ScanOut:
-    items: ScanOut = {}
-    try:
-        async for entry in conn.discover():
-            if isinstance(entry, Asset):
-                continue
-            try:
-                items[entry.uri] = (entry, (await conn.read(entry, 1_000_000)).data)
-            except ItemError as exc:
-                items[entry.uri] = (entry, str(exc))
-    finally:
-        await conn.aclose()
-    return items
-
-
 def run(fake: FakeNotion, body: Callable[[FakeNotion], Any]) -> Any:
     async def main() -> Any:
         async with serve(fake.app()) as base:
@@ -93,7 +75,7 @@ def run(fake: FakeNotion, body: Callable[[FakeNotion], Any]) -> Any:
 
 
 def full_scan(fake: FakeNotion, **settings: Any) -> ScanOut:
-    return run(fake, lambda f: scan(connector(f, **settings)))
+    return run(fake, lambda f: read_all(connector(f, **settings)))
 
 
 def test_search_pages_blocks_and_database_rows_across_pages() -> None:
@@ -163,7 +145,7 @@ def test_an_expired_token_is_refreshed() -> None:
     fake.refresh_tokens = {"nrt_0"}
     items = run(
         fake,
-        lambda f: scan(
+        lambda f: read_all(
             connector(
                 f,
                 token="ntn_expired",
@@ -188,13 +170,13 @@ def test_an_incremental_rescan_reads_only_changed_pages() -> None:
     async def body(f: FakeNotion) -> tuple[ScanOut, ScanOut]:
         first = connector(f)
         first.resume_from(None)
-        before = await scan(first)
+        before = await read_all(first)
         cursor = first.next_cursor()
         f.pages["p2"]["last_edited_time"] = "2024-04-01T08:00:00.000Z"
         f.pages["row2"]["last_edited_time"] = "2024-04-01T08:00:00.000Z"
         second = connector(f)
         second.resume_from(cursor)
-        return before, await scan(second)
+        return before, await read_all(second)
 
     before, after = run(fake, body)
     assert len(before) > 10

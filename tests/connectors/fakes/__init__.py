@@ -13,11 +13,50 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from aiohttp import web
+
+from connectors.base import Connector
+from models import Asset, Item
+from models.errors import ItemError
+
+# Per item URI: the item and its bytes, or the message of the error reading it raised.
+ScanOut = dict[str, tuple[Item, bytes | str]]
+
+
+async def discover_all(
+    connector: Connector, on_item: Callable[[Item], Awaitable[None]] | None = None
+) -> tuple[list[Asset], dict[str, Item]]:
+    """Everything ``discover()`` yields: assets in order, items by URI (``on_item`` on each)."""
+    assets: list[Asset] = []
+    items: dict[str, Item] = {}
+    async for entry in connector.discover():
+        if isinstance(entry, Asset):
+            assets.append(entry)
+        else:
+            items[entry.uri] = entry
+            if on_item is not None:
+                await on_item(entry)
+    return assets, items
+
+
+async def read_all(connector: Connector) -> ScanOut:
+    """Discover and read every item (up to 1 MB each), then close the connector."""
+    items: ScanOut = {}
+    try:
+        async for entry in connector.discover():
+            if isinstance(entry, Asset):
+                continue
+            try:
+                items[entry.uri] = (entry, (await connector.read(entry, 1_000_000)).data)
+            except ItemError as exc:
+                items[entry.uri] = (entry, str(exc))
+    finally:
+        await connector.aclose()
+    return items
 
 
 @asynccontextmanager
