@@ -250,6 +250,9 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
         return []
     doc = _Doc(text)
     candidates: list[tuple[int, int]] = []
+    # Cores of several kinds often end at the same place ("6750 Koskikatu 25" as a street
+    # word with an ending and as a bare name and number): their tails are the same.
+    tails: dict[int, tuple[int, bool]] = {}
     for kind, regex in _CORES:
         group = _CORE_GROUPS[kind]
         for spans in doc.finditer(regex):
@@ -262,7 +265,10 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
                 word_start, word_end = doc.chars(spans[group])
                 word = text[word_start:word_end]
             start, end = _strip(text, start, end)
-            end, evidence = _extend(doc, end)
+            tail = tails.get(end)
+            if tail is None:
+                tail = tails[end] = _extend(doc, end)
+            end, evidence = tail
             end = _drop_full_stop(text, start, end)
             if _keep(kind, core, word, text, start, end, evidence):
                 candidates.append((start, end))
@@ -390,17 +396,20 @@ def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evid
         return True
     if not any(c.isdigit() for c in core):
         return False
-    strong = evidence or _address_words(text, start)
+
+    def strong() -> bool:  # evaluated last: the address-word test costs the most
+        return evidence or _address_words(text, start)
+
     if kind == "ending":
         street = core.split()[-2] if len(core.split()) > 1 else core
         if street[:1].islower():  # "upgrade 2": lower-case streets only where an address is said
-            return strong
-        return strong or word.lower() not in _WEAK_ENDINGS
+            return strong()
+        return word.lower() not in _WEAK_ENDINGS or strong()
     if kind == "prefix":
         # "Via Tasso 129" stands alone; "via email 3 times" is a preposition and a count.
-        return strong or core[:1].isupper() or core[:1].isdigit()
+        return core[:1].isupper() or core[:1].isdigit() or strong()
     if kind == "after":
-        return strong or word.lower() not in _WEAK_AFTER
+        return word.lower() not in _WEAK_AFTER or strong()
     # "bare": no street word at all, so a unit or postal code, or a phrase that introduces an
     # address right before it ("lives at", "the address is", "ship to")
     return (evidence and end - start > len(core) + 3) or _INTRO.search(

@@ -10,9 +10,10 @@ from libphonenumber and names from spaCy, loaded lazily and batched with ``nlp.p
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ import re2
 
 from classifiers.address import AddressFinder
 from classifiers.filters import is_placeholder, shannon_entropy
-from classifiers.multiscan import PatternScanner, make_scanner, re2_options, word_starts
+from classifiers.multiscan import (
+    PatternScanner,
+    Re2Sets,
+    make_scanner,
+    re2_options,
+    word_starts,
+)
 from classifiers.ner import NameFinder
 from classifiers.presidio import PresidioFinder
 from classifiers.spec import DetectorSpec, Engine, PatternSpec, load_rule_files
@@ -32,6 +39,10 @@ RULES_DIR = Path(__file__).with_name("rules")
 
 PHONE_REGION = "US"
 _VALID_CACHE_SIZE = 1 << 16
+# Texts shorter than this (form fields, messages) hold few candidates: their deferred patterns
+# are searched by RE2 sets, without the word pass (a Hyperscan call costs a few microseconds
+# whatever the length), and each candidate's window is folded without finding the words first.
+_SHORT_TEXT = 2048
 _RE2_OPTIONS = re2_options()
 
 
@@ -88,6 +99,7 @@ class _Compiled:
     pattern: PatternSpec
     regex: Any
     value_group: int
+    acceptor: _Acceptor
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +122,7 @@ class _Unique:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Gate:
-    """A detector's context words, in the folded form ``_words_near`` compares them in."""
+    """A detector's context words, in the folded form ``_seen`` compares them in."""
 
     words: tuple[bytes, ...]  # one-word context words, searched as substrings
     phrases: Any  # RE2 program finding the phrases ("date of birth") in folded text, or None
@@ -139,12 +151,22 @@ class DetectorEngine:
                 raise DetectorDefinitionError(f"{spec.id}: unknown validator {spec.validator!r}")
         self._compiled = [c for spec in self.specs for c in _compile(spec)]
         self._unique = _unique(self._compiled)
-        self._word_gates = _word_gates(self.specs)
+        self._acceptors: dict[tuple[str, int], _Acceptor] = {}  # for other engines' candidates
         self._valid_cache: dict[tuple[str, str], bool] = {}
         self.backend = backend
         self.cache_dir = cache_dir
         self._scanner_cache: PatternScanner | None = None
+        self._wakers_cache: tuple[PatternScanner, list[list[int]], Re2Sets] | None = None
         self._phone = [s for s in self.specs if s.engine is Engine.PHONENUMBERS]
+        # The highest score a phone finding can have (with a context word near it), rounded as
+        # findings' scores are: a finding above it always wins an overlap with a phone.
+        self._phone_ceiling = max(
+            (
+                round(min(1.0, s.score + (s.context_boost if s.context else 0.0)), 3)
+                for s in self._phone
+            ),
+            default=1.0,
+        )
         self.names = NameFinder([s for s in self.specs if s.engine is Engine.SPACY])
         self.presidio = PresidioFinder([s for s in self.specs if s.engine is Engine.PRESIDIO])
         self.addresses = AddressFinder([s for s in self.specs if s.engine is Engine.ADDRESS])
@@ -170,14 +192,46 @@ class DetectorEngine:
                 probes=[
                     t for s in self.specs for t in (*s.examples.positive, *s.examples.negative)
                 ],
+                deferred=[i for i, u in enumerate(self._unique) if u.gated],
             )
         return self._scanner_cache
+
+    @property
+    def _wakers(self) -> tuple[PatternScanner, list[list[int]], Re2Sets]:
+        """The scanner's deferred patterns' context words, the patterns each one wakes, and
+        RE2 sets of the deferred patterns.
+
+        One Hyperscan pass over a folded text says which words and phrases (single match: at
+        most one report each) occur in it: the patterns of the detectors they belong to are
+        searched, as a gated pattern is (``_Unique.gated``) when any of its words occurs. Short
+        words ("ss", "sv") occur in most texts: when some pattern is woken, one pass of the
+        sets says which deferred patterns occur at all (a few RE2 sets of them cost less than
+        a search of each woken one, or than Hyperscan scanning for them in every text).
+        """
+        if self._wakers_cache is None:
+            wakes: dict[str, set[int]] = {}
+            for index in sorted(self.scanner.deferred):
+                for gate in filter(None, self._unique[index].gates):  # gated: all have words
+                    words = [w.decode() for w in gate.words]
+                    for regex in [*words, *([gate.phrases.pattern] if gate.phrases else [])]:
+                        wakes.setdefault(regex, set()).add(index)
+            # Folded words are [a-z0-9] runs and phrases their escaped runs: valid patterns.
+            finder = make_scanner(list(wakes), "hyperscan", self.cache_dir)
+            deferred = [(i, self._unique[i].users[0].pattern.regex) for i in self.scanner.deferred]
+            sets = Re2Sets(sorted(deferred))
+            self._wakers_cache = (finder, [sorted(w) for w in wakes.values()], sets)
+        return self._wakers_cache
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled databases, scratch space and the spaCy model are per process: rebuilt lazily.
         state = self.__dict__.copy()
         state.update(
-            _scanner_cache=None, _compiled=None, _unique=None, _word_gates=None, _valid_cache={}
+            _scanner_cache=None,
+            _wakers_cache=None,
+            _compiled=None,
+            _unique=None,
+            _acceptors={},
+            _valid_cache={},
         )
         state.pop("by_id", None)
         return state
@@ -186,7 +240,6 @@ class DetectorEngine:
         self.__dict__.update(state)
         self._compiled = [c for spec in self.specs for c in _compile(spec)]
         self._unique = _unique(self._compiled)
-        self._word_gates = _word_gates(self.specs)
 
     @cached_property
     def by_id(self) -> dict[str, DetectorSpec]:
@@ -198,7 +251,10 @@ class DetectorEngine:
     def analyze_batch(self, texts: Sequence[str]) -> list[list[RawMatch]]:
         """Findings per text, overlaps resolved; names are found in one batched spaCy pass."""
         texts = [_encodable(t) for t in texts]
-        results = [self._patterns(t) + self._phones(t) for t in texts]
+        results = []
+        for text in texts:
+            found = self._patterns(text)
+            results.append(found + self._phones(text, found))
         for i, matches in enumerate(self.names.find(texts, self._accept_entity)):
             results[i].extend(matches)
         for i, matches in enumerate(self.presidio.find(texts, self._accept_entity)):
@@ -214,15 +270,31 @@ class DetectorEngine:
             return []
         data = text.encode("utf-8")
         hits = self.scanner.scan(data)
+        ascii_text = len(data) == len(text)  # byte offsets are character offsets
+        deferred = self.scanner.deferred if ascii_text else frozenset()
+        woken: set[int] = set()  # deferred patterns that occur, with a context word of theirs
+        if deferred:
+            finder, wakes, sets = self._wakers
+            if len(data) < _SHORT_TEXT:  # the word gate below decides
+                hits = sorted({*hits, *sets.hits(data)})
+            else:
+                woken = {i for k in finder.scan(_folded_ascii(text)) for i in wakes[k]}
+                if woken:
+                    woken.intersection_update(sets.hits(data))
+                    hits = sorted({*hits, *woken})
         if not hits:  # most chunks of most files: nothing more to do
             return []
-        ascii_text = len(data) == len(text)  # byte offsets are character offsets
         # Context gates work on the folded text, whose offsets are the text's only when ASCII.
         places = _Places(text, self.scanner.backend == "hyperscan") if ascii_text else None
         found: list[tuple[_Unique, list[tuple[int, int]]]] = []
         for index in hits:
             u = self._unique[index]
-            if places is not None and u.gated and not any(places.of(g) for g in u.gates if g):
+            if (
+                places is not None
+                and u.gated
+                and index not in woken
+                and not any(places.of(g) for g in u.gates if g)
+            ):
                 # Every user requires a context word, and the text holds none of them.
                 continue
             spans = [s for s in _spans(u.regex, data, u.value_group) if s[0] >= 0 and s[0] != s[1]]
@@ -236,19 +308,18 @@ class DetectorEngine:
         # Findings come out per regex, then per user, then per span: for any one span, users
         # keep their declared order, which is what overlap resolution breaks ties by.
         out: list[RawMatch] = []
+        word_places = places if len(data) >= _SHORT_TEXT else None
         for u, spans in found:
             for c, gate in zip(u.users, u.gates, strict=True):
                 todo = spans
                 if gate is not None and places is not None:
                     # Requires a context word (or is outscored without one): spans with none in
-                    # reach would be dropped by _accept or by overlap resolution.
+                    # reach would be dropped by the acceptor or by overlap resolution.
                     todo = places.near_any(gate, spans, c.spec.context_window)
-                for start, end in todo:
-                    if chars is not None:
-                        start, end = chars[start], chars[end]
-                    match = self._accept(c.spec, c.pattern, text, start, end, places)
-                    if match is not None:
-                        out.append(match)
+                if chars is not None:
+                    todo = [(chars[start], chars[end]) for start, end in todo]
+                if todo:
+                    out.extend(c.acceptor.accept(text, todo, word_places, self._valid))
         return out
 
     def _valid(self, name: str, value: str) -> bool:
@@ -263,56 +334,15 @@ class DetectorEngine:
         return found
 
     def _accept(
-        self,
-        spec: DetectorSpec,
-        pattern: PatternSpec | None,
-        text: str,
-        start: int,
-        end: int,
-        places: _Places | None = None,
+        self, spec: DetectorSpec, pattern: PatternSpec | None, text: str, start: int, end: int
     ) -> RawMatch | None:
-        value = text[start:end]
-        if len(value) < spec.min_length:
-            return None
-        if spec.min_entropy is not None and shannon_entropy(value) < spec.min_entropy:
-            return None
-        if spec.filter_placeholders and is_placeholder(value):
-            return None
-        check = spec.validator if pattern is None or pattern.use_validator else None
-        failed = bool(check and not self._valid(check, value))
-        if failed and spec.unverified_score is None:
-            return None
-        score = pattern.score if pattern and pattern.score is not None else spec.score
-        steps: list[tuple[str, float]] = [("pattern" if pattern else "detector", score)]
-        # Logs give thousands of candidates per chunk, most with no context word in reach: where
-        # the text's word places (ASCII texts) say none can be seen, the window is not folded.
-        gates = self._word_gates.get(spec.id) if places is not None else None
-        window = spec.context_window
-        if not spec.context or (
-            gates is not None
-            and places is not None
-            and not places.could_see(gates[0], start, end, window)
-        ):
-            seen: tuple[str, ...] = ()
-        else:
-            seen = _words_near(text, start, end, spec.context, window)
-        if pattern is not None and pattern.requires_context and not seen:
-            return None
-        if seen:
-            score = min(1.0, score + spec.context_boost)
-            steps.append((f"context +{spec.context_boost:g}", round(score, 3)))
-        if (
-            spec.negative_context
-            and (gates is None or places is None or places.could_see(gates[1], start, end, window))
-            and _words_near(text, start, end, spec.negative_context, window)
-        ):
-            return None
-        if failed and spec.unverified_score is not None:  # kept, capped below the strict form
-            score = min(score, spec.unverified_score)
-            steps.append((f"validator {check} failed: unverified", round(score, 3)))
-        return RawMatch(
-            spec, start, end, round(score, 3), value, bool(seen), pattern, seen, tuple(steps)
-        )
+        """One candidate (``pattern``: the regex that found it; None: found by another engine)."""
+        key = (spec.id, id(pattern))  # the acceptor holds the pattern: its id is not reused
+        acceptor = self._acceptors.get(key)
+        if acceptor is None:
+            acceptor = self._acceptors[key] = _Acceptor(spec, pattern)
+        found = acceptor.accept(text, [(start, end)], None, self._valid)
+        return found[0] if found else None
 
     def _accept_entity(
         self, spec: DetectorSpec, text: str, start: int, end: int
@@ -321,8 +351,15 @@ class DetectorEngine:
 
     # -- phone numbers ------------------------------------------------------------------------
 
-    def _phones(self, text: str) -> list[RawMatch]:
-        if not self._phone or not _has_digits(text, 7) or not _phone_shaped(text):
+    def _phones(self, text: str, found: Sequence[RawMatch] = ()) -> list[RawMatch]:
+        if not self._phone or not _has_digits(text, 7):
+            return []
+        # Digits that a pattern finding already holds, scored above anything a phone finding
+        # can reach (a validated card, IBAN or SSN), would lose to it in overlap resolution:
+        # the matcher gets them as blanks (same offsets) and most such texts skip it.
+        claimed = [m for m in found if m.score > self._phone_ceiling and m.end > m.start]
+        searched = _blank(text, claimed) if claimed else text
+        if not _phone_shaped(searched):
             return []
         import phonenumbers
 
@@ -333,16 +370,145 @@ class DetectorEngine:
         spans = [
             (m.start, m.end)
             for m in phonenumbers.PhoneNumberMatcher(
-                text, PHONE_REGION, leniency=phonenumbers.Leniency.VALID
+                searched, PHONE_REGION, leniency=phonenumbers.Leniency.VALID
             )
         ]
         out: list[RawMatch] = []
         for spec in self._phone:
             for start, end in spans:
-                found = self._accept(spec, None, text, start, end)
-                if found is not None:
-                    out.append(found)
+                match = self._accept(spec, None, text, start, end)
+                if match is not None:
+                    out.append(match)
         return out
+
+
+class _Acceptor:
+    """``_accept`` for one (detector, pattern): what depends on them alone is worked out once.
+
+    Logs give tens of thousands of candidates per megabyte (timestamps, addresses), nearly all
+    of them kept: per candidate only its value, validity and context words are left to find.
+    The scores and decision traces of the four outcomes (context seen or not, validator passed
+    or failed) are computed here, once, with the same arithmetic as a per-candidate pass.
+    """
+
+    __slots__ = (
+        "check",
+        "context",
+        "gates",
+        "keep_failed",
+        "min_entropy",
+        "min_length",
+        "negative",
+        "outcomes",
+        "pattern",
+        "placeholders",
+        "requires_context",
+        "spec",
+        "window",
+    )
+
+    def __init__(self, spec: DetectorSpec, pattern: PatternSpec | None) -> None:
+        self.spec = spec
+        self.pattern = pattern
+        self.min_length = spec.min_length
+        self.min_entropy = spec.min_entropy
+        self.placeholders = spec.filter_placeholders
+        self.check = (spec.validator if pattern is None or pattern.use_validator else None) or None
+        self.keep_failed = spec.unverified_score is not None
+        self.requires_context = pattern is not None and pattern.requires_context
+        self.window = spec.context_window
+        self.context = _words(spec.context)
+        self.negative = _words(spec.negative_context)
+        # Where a text's word places are known (ASCII texts), spans with no word of a list in
+        # reach skip the window fold for that list (None: a word without letters, always fold).
+        context_gate = _words_gate(tuple(spec.context)) if spec.context else _NO_WORDS
+        negative_gate = (
+            _words_gate(tuple(spec.negative_context)) if spec.negative_context else _NO_WORDS
+        )
+        self.gates = (
+            (context_gate, negative_gate)
+            if context_gate is not None and negative_gate is not None
+            else None
+        )
+        score = pattern.score if pattern and pattern.score is not None else spec.score
+        first = ("pattern" if pattern else "detector", score)
+        outcomes: list[tuple[float, tuple[tuple[str, float], ...]]] = []
+        for seen in (False, True):
+            for failed in (False, True):
+                now, steps = score, [first]
+                if seen:
+                    now = min(1.0, now + spec.context_boost)
+                    steps.append((f"context +{spec.context_boost:g}", round(now, 3)))
+                if failed and spec.unverified_score is not None:  # kept, capped below strict
+                    now = min(now, spec.unverified_score)
+                    steps.append((f"validator {self.check} failed: unverified", round(now, 3)))
+                outcomes.append((round(now, 3), tuple(steps)))
+        self.outcomes = tuple(outcomes)  # index: 2 * seen + failed
+
+    def accept(
+        self,
+        text: str,
+        spans: Sequence[tuple[int, int]],
+        places: _Places | None,
+        valid: Callable[[str, str], bool],
+    ) -> list[RawMatch]:
+        """The kept candidates among ``spans`` (character offsets), in their order.
+
+        With ``places``, ``spans`` must be sorted and not overlap (one ``finditer``'s).
+        """
+        spec, pattern, window = self.spec, self.pattern, self.window
+        min_length, min_entropy, placeholders = self.min_length, self.min_entropy, self.placeholders
+        check, keep_failed, outcomes = self.check, self.keep_failed, self.outcomes
+        context, negative, requires = self.context, self.negative, self.requires_context
+        # Per span, whether a word of each list starts in reach (``_Places.near``): only a span
+        # where one does can have it seen by ``_seen``, which decides. None: fold every window.
+        may_see = may_veto = None
+        if places is not None and self.gates is not None:
+            if context:
+                may_see = places.near_mask(self.gates[0], spans, window)
+            if negative:
+                may_veto = places.near_mask(self.gates[1], spans, window)
+        out: list[RawMatch] = []
+        for i, (start, end) in enumerate(spans):
+            value = text[start:end]
+            if len(value) < min_length:
+                continue
+            if min_entropy is not None and shannon_entropy(value) < min_entropy:
+                continue
+            if placeholders and is_placeholder(value):
+                continue
+            failed = check is not None and not valid(check, value)
+            if failed and not keep_failed:
+                continue
+            seen: tuple[str, ...] = ()
+            if context and (may_see is None or may_see[i]):
+                seen = _seen(text, start, end, context, window)
+            if requires and not seen:
+                continue
+            if (
+                negative
+                and (may_veto is None or may_veto[i])
+                and _seen(text, start, end, negative, window)
+            ):
+                continue
+            score, steps = outcomes[2 * bool(seen) + failed]
+            out.append(RawMatch(spec, start, end, score, value, bool(seen), pattern, seen, steps))
+        return out
+
+
+def _blank(text: str, spans: Iterable[RawMatch]) -> str:
+    """``text`` with the characters of ``spans`` replaced by spaces (offsets unchanged)."""
+    parts: list[str] = []
+    at = 0
+    for m in sorted(spans, key=lambda m: m.start):
+        start = max(at, m.start)
+        if m.end <= start:
+            continue
+        parts.append(text[at:start])
+        parts.append(" " * (m.end - start))
+        at = m.end
+    parts.append(text[at:])
+    return "".join(parts)
 
 
 def _has_digits(text: str, least: int) -> bool:
@@ -406,7 +572,7 @@ def _compile(spec: DetectorSpec) -> list[_Compiled]:
                 f"{spec.id}: pattern is not valid RE2 syntax ({exc}): {pattern.regex}"
             ) from exc
         group = regex.groupindex.get("value", 0)
-        compiled.append(_Compiled(spec, pattern, regex, group))
+        compiled.append(_Compiled(spec, pattern, regex, group, _Acceptor(spec, pattern)))
     return compiled
 
 
@@ -414,7 +580,7 @@ _UNANCHORED = re2._Anchor.UNANCHORED
 _NO_MATCH = (-1, -1)
 
 
-def _spans(regex: Any, data: bytes, group: int) -> Iterator[tuple[int, int]]:
+def _spans(regex: Any, data: bytes, group: int) -> list[tuple[int, int]]:
     """The span of ``group`` in each match of ``regex.finditer(data)``, in the same order.
 
     google-re2's ``finditer`` builds a Python match object per match; logs give thousands of
@@ -423,14 +589,16 @@ def _spans(regex: Any, data: bytes, group: int) -> Iterator[tuple[int, int]]:
     """
     match = regex._regexp.Match
     pos, stop = 0, len(data)
+    found: list[tuple[int, int]] = []
+    append = found.append
     while True:
         spans = match(_UNANCHORED, data, pos, stop)
         whole = spans[0]
         if whole == _NO_MATCH:
-            return
-        yield spans[group]
+            return found
+        append(spans[group])
         if pos == stop:
-            return
+            return found
         pos = pos + 1 if pos == whole[1] else whole[1]
 
 
@@ -468,27 +636,16 @@ def _gate(c: _Compiled, group: Sequence[_Compiled]) -> _Gate | None:
     needs_context = c.pattern.requires_context or any(_shadows(a, c) for a in group if a is not c)
     if not needs_context:
         return None
-    return _words_gate(c.spec.context)
+    return _words_gate(tuple(c.spec.context))
 
 
-def _word_gates(specs: Sequence[DetectorSpec]) -> dict[str, tuple[_Gate, _Gate]]:
-    """Per detector with context or negative context words: the gates of both word lists.
+@cache
+def _words_gate(context: tuple[str, ...]) -> _Gate | None:
+    """The gate of these context words; None when one has no letters or digits.
 
-    A detector missing here (a word without letters or digits) folds every window.
+    Shared by every detector and pattern with the same words (the date patterns' users): a
+    text's word places are found once per gate.
     """
-    out: dict[str, tuple[_Gate, _Gate]] = {}
-    for spec in specs:
-        if not spec.context and not spec.negative_context:
-            continue
-        context = _words_gate(spec.context) if spec.context else _NO_WORDS
-        negative = _words_gate(spec.negative_context) if spec.negative_context else _NO_WORDS
-        if context is not None and negative is not None:
-            out[spec.id] = (context, negative)
-    return out
-
-
-def _words_gate(context: Sequence[str]) -> _Gate | None:
-    """The gate of these context words; None when one has no letters or digits."""
     folded = [_fold(w).split() for w in context]
     if not folded or not all(folded):
         return None  # a context word without letters or digits: no cheap test, keep all
@@ -586,7 +743,7 @@ def _folded_ascii(text: str) -> bytes:
 class _Places:
     """Where context words occur in an ASCII text (folded), to skip spans that need one.
 
-    ``_words_near`` sees a word when it is in the folded text on either side of the span,
+    ``_seen`` sees a word when it is in the folded text on either side of the span,
     within the window, or, for a phrase, split across the span ("date <span> of birth": the two
     sides are joined by a space). So a span with no context word starting inside
     ``[start - window, end + window)``, and no phrase that could be split across it, cannot
@@ -615,51 +772,45 @@ class _Places:
     def near_any(
         self, gate: _Gate, spans: list[tuple[int, int]], window: int
     ) -> list[tuple[int, int]]:
-        """The spans that ``near`` keeps (the common test inlined: thousands per chunk)."""
-        found = self.of(gate)
-        if not found and not gate.heads:
+        """The spans that ``near`` keeps."""
+        if not self.of(gate) and not gate.heads:
             return []
-        keep = _near_mask(found, spans, window)
-        if gate.heads:  # a phrase split across the span ("date <span> of birth")?
-            for i, (start, end) in enumerate(spans):
-                if not keep[i] and self.near(gate, start, end, window):
-                    keep[i] = 1
+        keep = self.near_mask(gate, spans, window)
         return [span for span, k in zip(spans, keep, strict=True) if k]
 
-    def could_see(self, gate: _Gate, start: int, end: int, window: int) -> bool:
-        """False when ``_words_near`` cannot see any of the gate's words around the span.
-
-        Looks only at the folded text from ``start - window`` to ``end + window``, where every
-        word or phrase ``_words_near`` sees lies (but for a phrase split across the span,
-        tested as in ``near``): for one candidate, a few substring tests on a short slice cost
-        less than finding each word in the whole text, as ``of`` does for many candidates.
-        """
-        folded = _folded_ascii(self.text)
-        region = folded[max(0, start - window) : end + window]
-        if any(w in region for w in gate.words):
-            return True
-        if gate.phrases is not None and _starts(gate.phrases, region, 1):
-            return True
-        if not gate.heads:
-            return False
-        before = folded[max(0, start - window) : start].rsplit(None, 1)[-1:]
-        after = folded[end : end + window].split(None, 1)[:1]
-        return bool(before and after and before[0] in gate.heads and after[0] in gate.tails)
+    def near_mask(self, gate: _Gate, spans: Sequence[tuple[int, int]], window: int) -> bytearray:
+        """Per span, 1 where ``near`` is true (the common test inlined: thousands per chunk)."""
+        keep = _near_mask(self.of(gate), spans, window)
+        if gate.heads:  # a phrase split across the span ("date <span> of birth")?
+            folded = _folded_ascii(self.text)
+            for i, (start, end) in enumerate(spans):
+                if not keep[i] and _split_phrase(folded, gate, start, end, window):
+                    keep[i] = 1
+        return keep
 
     def near(self, gate: _Gate, start: int, end: int, window: int) -> bool:
         found = self.of(gate)
         i = bisect_left(found, start - window)
         if i < len(found) and found[i] < end + window:
             return True
-        if not gate.heads:
-            return False
-        folded = _folded_ascii(self.text)  # a phrase split across the span?
-        before = folded[max(0, start - window) : start].rsplit(None, 1)[-1:]
-        after = folded[end : end + window].split(None, 1)[:1]
-        return bool(before and after and before[0] in gate.heads and after[0] in gate.tails)
+        return bool(gate.heads) and _split_phrase(
+            _folded_ascii(self.text), gate, start, end, window
+        )
 
 
-def _near_mask(found: list[int], spans: list[tuple[int, int]], window: int) -> bytearray:
+def _split_phrase(folded: bytes, gate: _Gate, start: int, end: int, window: int) -> bool:
+    """Whether a phrase of the gate may be split across the span ("date <span> of birth").
+
+    The word after the span is tested first: it is rarely one that continues a phrase.
+    """
+    after = folded[end : end + window].split(None, 1)[:1]
+    if not after or after[0] not in gate.tails:
+        return False
+    before = folded[max(0, start - window) : start].rsplit(None, 1)[-1:]
+    return bool(before and before[0] in gate.heads)
+
+
+def _near_mask(found: list[int], spans: Sequence[tuple[int, int]], window: int) -> bytearray:
     """Per span, 1 when a word starts in ``[start - window, end + window)``.
 
     ``spans`` come from one ``finditer``: sorted, not overlapping, so their ends are sorted
@@ -685,43 +836,64 @@ def _near_mask(found: list[int], spans: list[tuple[int, int]], window: int) -> b
     return keep
 
 
-def _words_near(
-    text: str, start: int, end: int, words: Sequence[str], window: int
+def _words(words: Sequence[str]) -> tuple[tuple[str, bytes], ...]:
+    """Each word as declared, with its folded form as ``_seen`` looks for it: b" date of birth "."""
+    return tuple((w, b" " + b" ".join(_fold(w).split()) + b" ") for w in words)
+
+
+def _seen(
+    text: str, start: int, end: int, words: tuple[tuple[str, bytes], ...], window: int
 ) -> tuple[str, ...]:
-    """The context words (as declared) found within ``window`` characters of the match."""
-    if not words:
-        return ()
+    """The words (as declared) found within ``window`` characters of the match."""
     if text.isascii():  # folding keeps offsets: fold the whole text once, then slice it
         folded = _folded_ascii(text)
         around = folded[max(0, start - window) : start] + b" " + folded[end : end + window]
     else:  # lower() changes the length of a few characters: fold each window on its own
         around = _fold(text[max(0, start - window) : start] + " " + text[end : end + window])
     normalized = b" " + b" ".join(around.split()) + b" "
-    return tuple(
-        w for w, n in zip(words, _normalized_words(tuple(words)), strict=True) if n in normalized
-    )
-
-
-_norm_cache: dict[tuple[str, ...], tuple[bytes, ...]] = {}
-
-
-def _normalized_words(words: tuple[str, ...]) -> tuple[bytes, ...]:
-    """Each word folded as the text is, a space each side: b" date of birth "."""
-    found = _norm_cache.get(words)
-    if found is None:
-        found = tuple(b" " + b" ".join(_fold(w).split()) + b" " for w in words)
-        _norm_cache[words] = found
-    return found
+    return tuple([w for w, n in words if n in normalized])
 
 
 def _resolve_overlaps(matches: list[RawMatch]) -> list[RawMatch]:
-    """Keep the strongest of overlapping findings (score, then the longer span).
+    """Keep the strongest of overlapping findings (score, then the longer span), by start.
+
+    Logs give thousands of findings per chunk, nearly all overlapping none: the findings are
+    cut into runs that overlap each other (in start order, a run ends where the next finding
+    starts at or after every end before it); a finding alone in its run is kept as is, and
+    only runs of two or more are resolved. No finding can overlap one of another run, so
+    resolving each run on its own keeps what resolving them all at once would.
+    """
+    if len(matches) < 2:
+        return matches
+    ordered = sorted(matches, key=_span_order)
+    kept: list[RawMatch] = []
+    first, reach = 0, ordered[0].end
+    for i in range(1, len(ordered)):
+        m = ordered[i]
+        if m.start < reach:
+            reach = max(reach, m.end)
+            continue
+        if i - first == 1:
+            kept.append(ordered[first])
+        else:
+            kept.extend(_strongest(ordered[first:i]))
+        first, reach = i, m.end
+    if len(ordered) - first == 1:
+        kept.append(ordered[first])
+    else:
+        kept.extend(_strongest(ordered[first:]))
+    return kept
+
+
+_span_order = attrgetter("start", "end")
+
+
+def _strongest(matches: list[RawMatch]) -> list[RawMatch]:
+    """The findings kept of overlapping ones, by start (equal ones: the first listed wins).
 
     Kept spans never overlap, so sorted by start they are sorted by end too: the only kept span
     that can overlap a candidate is the last one that starts before the candidate ends.
     """
-    if len(matches) < 2:
-        return matches
     starts: list[int] = []
     kept: list[RawMatch] = []
     for m in sorted(matches, key=lambda m: (-m.score, -(m.end - m.start), m.start)):

@@ -38,7 +38,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -60,14 +60,19 @@ def re2_options() -> Any:
 
 
 class PatternScanner(Protocol):
-    """Which patterns (indices into the list it was built from) occur in ``data``, ascending."""
+    """Which patterns (indices into the list it was built from) occur in ``data``, ascending.
+
+    ``deferred``: patterns that ``scan`` does not look for in ASCII data; the caller decides
+    whether to search those itself.
+    """
 
     backend: str
+    deferred: frozenset[int]
 
     def scan(self, data: bytes) -> list[int]: ...
 
 
-class _Re2Sets:
+class Re2Sets:
     """Several small RE2 sets: one set of ~150 patterns exhausts its DFA cache on base64-heavy
     text and falls back to a slow path (2 s/MB measured)."""
 
@@ -79,19 +84,22 @@ class _Re2Sets:
             for _, regex in chunk:
                 rset.Add(regex)
             rset.Compile()
-            self._sets.append(([index for index, _ in chunk], rset))
+            # The compiled set's own Match (google-re2 pinned in pyproject.toml): the wrapper's
+            # adds a Python call per set and text, and short texts are scanned by the thousand.
+            self._sets.append(([index for index, _ in chunk], rset._set.Match))
 
     def hits(self, data: bytes) -> list[int]:
-        return [ids[i] for ids, rset in self._sets for i in rset.Match(data) or ()]
+        return [ids[i] for ids, match in self._sets for i in match(data)]
 
 
 class Re2Scanner:
     """RE2 only: which patterns occur, each then searched over the whole text."""
 
     backend = "re2"
+    deferred: frozenset[int] = frozenset()
 
     def __init__(self, regexes: Sequence[str]) -> None:
-        self._sets = _Re2Sets(list(enumerate(regexes)))
+        self._sets = Re2Sets(list(enumerate(regexes)))
 
     def scan(self, data: bytes) -> list[int]:
         if not data:
@@ -120,7 +128,8 @@ class _Database:
     """A compiled Hyperscan database and which pattern indices it holds (shared per process).
 
     ``rejected``: patterns Hyperscan cannot compile; ``unreliable``: patterns it compiled but
-    missed on a probe text where RE2 found them. Both are searched with RE2 sets.
+    missed on a probe text where RE2 found them. Both are searched with RE2 sets. ``left_out``
+    patterns are in neither: the database's user does not want them scanned.
     """
 
     def __init__(
@@ -129,21 +138,25 @@ class _Database:
         cache_dir: Path | None,
         probes: Sequence[str],
         utf8: bool = True,
+        left_out: frozenset[int] = frozenset(),
     ):
         self.db: Any = None
         flags = _FLAGS_VERSION if utf8 else _ASCII_FLAGS_VERSION
         key = hashlib.sha256(
-            json.dumps([metadata.version("hyperscan"), flags, list(regexes), list(probes)]).encode()
+            json.dumps(
+                [metadata.version("hyperscan"), flags, list(regexes), list(probes)]
+                + ([sorted(left_out)] if left_out else [])
+            ).encode()
         ).hexdigest()
         cached = _cache_read(cache_dir, key)
         if cached is not None:
             self.indices, self.unreliable, self.db = cached
         else:
-            self.indices, self.db = _build(regexes, utf8)
+            self.indices, self.db = _build(regexes, utf8, left_out)
             self.unreliable = _misses(self.db, regexes, self.indices, probes)
             _cache_write(cache_dir, key, self.indices, self.unreliable, self.db)
         kept = set(self.indices)
-        self.rejected = [i for i in range(len(regexes)) if i not in kept]
+        self.rejected = [i for i in range(len(regexes)) if i not in kept and i not in left_out]
 
 
 _FLAGS_VERSION = "utf8+singlematch/2"
@@ -192,7 +205,9 @@ def _parses(regexes: Sequence[str], indices: Sequence[int], utf8: bool = True) -
     return False  # unreachable: the sentinel never compiles
 
 
-def _build(regexes: Sequence[str], utf8: bool = True) -> tuple[list[int], Any]:
+def _build(
+    regexes: Sequence[str], utf8: bool = True, left_out: frozenset[int] = frozenset()
+) -> tuple[list[int], Any]:
     """Compile every pattern Hyperscan takes into one database: (indices kept, database).
 
     The patterns it refuses (embedded anchors, unsupported constructs) are found by halving the
@@ -210,7 +225,9 @@ def _build(regexes: Sequence[str], utf8: bool = True) -> tuple[list[int], Any]:
         half = len(indices) // 2
         return accepted(indices[:half]) + accepted(indices[half:])
 
-    kept = accepted([i for i, regex in enumerate(regexes) if not _too_large(regex)])
+    kept = accepted(
+        [i for i, regex in enumerate(regexes) if i not in left_out and not _too_large(regex)]
+    )
     if not kept:
         return [], None
     try:
@@ -236,7 +253,7 @@ def _misses(
     import hyperscan
 
     scratch = hyperscan.Scratch(db)
-    reference = _Re2Sets([(i, regexes[i]) for i in indices])
+    reference = Re2Sets([(i, regexes[i]) for i in indices])
     missed: set[int] = set()
 
     def on_match(index: int, start: int, end: int, flags: int, found: set[int]) -> bool:
@@ -304,20 +321,24 @@ def _cache_write(
         return  # a read-only home only costs the next process a rebuild
 
 
-_databases: dict[tuple[tuple[str, ...], tuple[str, ...], bool], _Database] = {}
+_databases: dict[tuple[tuple[str, ...], tuple[str, ...], bool, frozenset[int]], _Database] = {}
 _databases_lock = threading.Lock()
 
 
 def _database(
-    regexes: Sequence[str], cache_dir: Path | None, probes: Sequence[str], utf8: bool = True
+    regexes: Sequence[str],
+    cache_dir: Path | None,
+    probes: Sequence[str],
+    utf8: bool = True,
+    left_out: frozenset[int] = frozenset(),
 ) -> _Database:
     # Building costs seconds; engines of one process with the same rules share the result, and
     # other processes load it from the cache directory.
-    key = (tuple(regexes), tuple(probes), utf8)
+    key = (tuple(regexes), tuple(probes), utf8, left_out)
     with _databases_lock:
         found = _databases.get(key)
         if found is None:
-            found = _databases[key] = _Database(regexes, cache_dir, probes, utf8)
+            found = _databases[key] = _Database(regexes, cache_dir, probes, utf8, left_out)
         return found
 
 
@@ -327,11 +348,19 @@ class HyperscanScanner:
     backend = "hyperscan"
 
     def __init__(
-        self, regexes: Sequence[str], cache_dir: Path | None = None, probes: Sequence[str] = ()
+        self,
+        regexes: Sequence[str],
+        cache_dir: Path | None = None,
+        probes: Sequence[str] = (),
+        deferred: Collection[int] = (),
     ) -> None:
         self._regexes = list(regexes)
         self._cache_dir = cache_dir
         self._probes = list(probes)
+        # Left out of the ASCII database: the engine searches them only in texts where their
+        # context words occur, which it finds out at less cost than Hyperscan spends on them
+        # (digit patterns such as \b\d{10}\b: half the scan time of the built-in rules).
+        self.deferred = frozenset(deferred)
         # ASCII texts (most chunks of logs, code and exports) are scanned with a second
         # database compiled without HS_FLAG_UTF8: on ASCII input both modes match the same
         # (no UCP: \b, \w, \d and (?i) are ASCII in both), and the byte-mode one scans about
@@ -339,20 +368,21 @@ class HyperscanScanner:
         # mode) or misses on an ASCII probe are searched with RE2, as in UTF-8 mode. Each is
         # built (or loaded) on the first text that needs it: a scan of ASCII files never
         # builds the UTF-8 one.
-        self._modes: dict[bool, tuple[_Database, _Re2Sets]] = {}
+        self._modes: dict[bool, tuple[_Database, Re2Sets]] = {}
         self._modes_lock = threading.Lock()
         self._local = threading.local()
 
-    def _mode(self, utf8: bool) -> tuple[_Database, _Re2Sets]:
+    def _mode(self, utf8: bool) -> tuple[_Database, Re2Sets]:
         found = self._modes.get(utf8)
         if found is None:
             with self._modes_lock:
                 found = self._modes.get(utf8)
                 if found is None:
                     probes = self._probes if utf8 else [p for p in self._probes if p.isascii()]
-                    database = _database(self._regexes, self._cache_dir, probes, utf8)
+                    left_out = frozenset() if utf8 else self.deferred
+                    database = _database(self._regexes, self._cache_dir, probes, utf8, left_out)
                     by_re2 = sorted({*database.rejected, *database.unreliable})
-                    fallback = _Re2Sets([(i, self._regexes[i]) for i in by_re2])
+                    fallback = Re2Sets([(i, self._regexes[i]) for i in by_re2])
                     found = self._modes[utf8] = (database, fallback)
         return found
 
@@ -399,18 +429,20 @@ def make_scanner(
     backend: str = "auto",
     cache_dir: Path | None = None,
     probes: Sequence[str] = (),
+    deferred: Collection[int] = (),
 ) -> PatternScanner:
     """``auto`` uses Hyperscan when it is installed, else RE2; ``hyperscan``/``re2`` force one.
 
     ``cache_dir`` keeps built Hyperscan databases between processes (None: build in memory).
     ``probes`` are texts on which the Hyperscan database must report every pattern RE2 finds;
-    a pattern it misses there is searched with RE2 as well.
+    a pattern it misses there is searched with RE2 as well. ``deferred`` patterns are left
+    to the caller in ASCII texts by the Hyperscan back end (its ``deferred``); RE2 scans all.
     """
     if backend not in ("auto", "hyperscan", "re2"):
         raise ValueError(f"unknown pattern backend {backend!r} (auto, hyperscan, re2)")
     if backend == "re2" or (backend == "auto" and not hyperscan_available()):
         return Re2Scanner(regexes)
-    return HyperscanScanner(regexes, cache_dir, probes)
+    return HyperscanScanner(regexes, cache_dir, probes, deferred)
 
 
 class _WordStarts:

@@ -149,8 +149,21 @@ def us_bank_account(value: str) -> bool:
     return aba_routing(routing) and 4 <= len(account) <= 17 and len(set(account)) > 1
 
 
+# Dotted-quad IPv4 as the ``ipaddress`` module accepts it (1-3 digits, no leading zero, at most
+# 255): logs hand the validator thousands of these per chunk, and one RE2 match costs a fraction
+# of the module's parse. Anything else takes the module's path.
+_IPV4 = re2.compile(
+    r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
+)
+_ANCHOR_BOTH = re2._Anchor.ANCHOR_BOTH
+
+
 def ip_address(value: str) -> bool:
     """A syntactically valid IPv4 or IPv6 address that is not a version number in disguise."""
+    if len(value) <= 15 and value.isascii():
+        data = value.encode()
+        if _IPV4._regexp.Match(_ANCHOR_BOTH, data, 0, len(data))[0][0] == 0:
+            return value != "0.0.0.0"
     try:
         addr = ipaddress.ip_address(value.strip("[]"))
     except ValueError:
@@ -167,14 +180,18 @@ def ip_address(value: str) -> bool:
 
 # Compiled once: logs hand this validator thousands of timestamps per chunk.
 _DATE_PARTS = re2.compile(r"(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})")
+_UNANCHORED = re2._Anchor.UNANCHORED
 
 
 def calendar_date(value: str) -> bool:
     """A date string whose day, month and year exist (1900-2100). Accepts ISO, D/M/Y and M/D/Y."""
-    m = _DATE_PARTS.search(value.encode())  # bytes: the wrapper maps no str offsets
-    if m is None:
+    # RE2's compiled program directly: the Python wrapper's match object costs more than the
+    # search on these short values (logs hand this validator thousands of timestamps a chunk).
+    data = value.encode()
+    spans = _DATE_PARTS._regexp.Match(_UNANCHORED, data, 0, len(data))
+    if spans[0][0] < 0:
         return True  # textual dates ("March 3, 2021") are validated by their pattern
-    a, b, c = (int(g) for g in m.groups())
+    a, b, c = (int(data[i:j]) for i, j in spans[1:4])
     candidates = [(a, b, c)] if a > 31 else [(c, a, b), (c, b, a)]
     for year, month, day in candidates:
         if year < 100:

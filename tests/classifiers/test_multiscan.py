@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -225,7 +226,9 @@ def _gate_free_engine(monkeypatch: pytest.MonkeyPatch) -> DetectorEngine:
     monkeypatch.setattr(module._Places, "near_any", lambda self, gate, spans, window: spans)
     monkeypatch.setattr(module._Places, "of", lambda self, gate: [0])
     monkeypatch.setattr(module._Places, "near", lambda self, gate, start, end, window: True)
-    monkeypatch.setattr(module._Places, "could_see", lambda self, gate, start, end, window: True)
+    monkeypatch.setattr(
+        module._Places, "near_mask", lambda self, gate, spans, window: bytearray([1] * len(spans))
+    )
     return DetectorEngine(SPECS, backend="re2")
 
 
@@ -243,16 +246,19 @@ CONTEXT_CASES = [
 
 
 def _accept_calls(engine: DetectorEngine, text: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    calls = 0
-    accept = engine._accept
+    """How many candidates the regex detectors' acceptors were handed."""
+    from classifiers import engine as module
 
-    def counted(*args: object) -> object:
+    calls = 0
+    accept = module._Acceptor.accept
+
+    def counted(self: module._Acceptor, text: str, spans: list[tuple[int, int]], *rest: Any) -> Any:
         nonlocal calls
-        calls += 1
-        return accept(*args)  # type: ignore[arg-type]
+        calls += len(spans)
+        return accept(self, text, spans, *rest)
 
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "_accept", counted)
+        patch.setattr(module._Acceptor, "accept", counted)
         engine.analyze(text)
     return calls
 
@@ -367,21 +373,70 @@ def test_word_starts_finds_every_occurrence(hyperscan: bool) -> None:
     assert multiscan.word_starts(words, data[:40], hyperscan) == [e for e in expected if e < 36]
 
 
-def test_could_see_is_false_only_where_no_word_is_seen() -> None:
+def test_near_mask_is_zero_only_where_no_word_is_seen() -> None:
     import random
 
-    from classifiers.engine import _Places, _words_gate, _words_near
+    from classifiers.engine import _Places, _seen, _words, _words_gate
 
     rng = random.Random(11)
-    vocabulary = ["date", "of", "birth", "dob", "born", "x", "7", "phone", "ip"]
+    vocabulary = ["date", "of", "birth", "dob", "born", "x", "7", "phone", "ip", "zip"]
     context = ["date of birth", "dob", "born", "ip"]
-    gate = _words_gate(context)
+    gate = _words_gate(tuple(context))
     assert gate is not None
+    skipped = 0
     for _ in range(400):
         text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 30)))
         places = _Places(text)
-        start = rng.randint(0, len(text))
-        end = min(len(text), start + rng.randint(1, 10))
+        spans, at = [], 0
+        while at < len(text):  # sorted, not overlapping, as one finditer gives them
+            start = rng.randint(at, len(text))
+            end = min(len(text), start + rng.randint(1, 10))
+            spans.append((start, end))
+            at = end + rng.randint(0, 6)
         window = rng.choice((3, 8, 48))
-        if not places.could_see(gate, start, end, window):
-            assert _words_near(text, start, end, context, window) == ()
+        for (start, end), may in zip(spans, places.near_mask(gate, spans, window), strict=True):
+            if not may:
+                skipped += 1
+                assert _seen(text, start, end, _words(context), window) == ()
+    assert skipped  # the mask did skip spans
+
+
+def test_patterns_that_need_context_are_left_out_of_the_ascii_scan() -> None:
+    ssn_bare = next(
+        i
+        for i, u in enumerate(HS._unique)
+        if u.users[0].spec.id == "pii.us_ssn" and u.users[0].pattern.regex == r"\b\d{9}\b"
+    )
+    assert HS.scanner.deferred == {i for i, u in enumerate(HS._unique) if u.gated}
+    assert ssn_bare in HS.scanner.deferred and not RE2.scanner.deferred
+    # Hyperscan leaves it to the engine in ASCII texts, and still scans for it in others.
+    assert ssn_bare not in HS.scanner.scan(b"order 536221234")
+    assert ssn_bare in HS.scanner.scan("ordré 536221234".encode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("ssn 536221234", id="word-and-number"),
+        pytest.param("order 536221234 shipped", id="number-without-word"),
+        pytest.param("class Pass: 536221234", id="word-inside-others"),  # "ss" in "class"
+        pytest.param("ssn: none on file", id="word-without-number"),
+        pytest.param("social\nsecurity 536 22 1234", id="phrase-across-a-line"),
+        pytest.param("x" * 3000 + " ssn 536221234 " + "y" * 3000, id="long-text"),
+        pytest.param("SSN 536221234 ✓ and ssn 536221234", id="non-ascii"),
+        pytest.param(
+            "\n".join(CONTEXT_CASES * 40 + ['{"text": "tel 415 555 0132", "ts": 1760000001}']),
+            id="log",
+        ),
+    ],
+)
+def test_deferred_patterns_find_what_re2_finds(text: str) -> None:
+    assert _key(HS.analyze(text)) == _key(RE2.analyze(text))
+
+
+@pytest.mark.parametrize("pad", [pytest.param(0, id="short"), pytest.param(3000, id="long")])
+def test_deferred_pattern_is_found_where_its_word_is(pad: int) -> None:
+    # Short texts find the deferred patterns with RE2 sets, long ones with the word pass first.
+    filler = "x" * pad
+    assert [m.type for m in HS.analyze(f"{filler} ssn 536221234 {filler}")] == ["US_SSN"]
+    assert [m.type for m in HS.analyze(f"{filler} class Pass: 536221234 {filler}")] == []

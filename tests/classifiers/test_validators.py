@@ -96,10 +96,32 @@ def test_aba_routing(value: str, ok: bool) -> None:
         ("256.1.1.1", False),
         ("2001:0db8:0000:0000:0000:ff00:0042:8329", True),
         ("3f:a1:09:c4:77:e2:5b:d0", False),  # a hash printed in pairs, not an address
+        ("10.0.0.255", True),
+        ("010.1.1.1", False),  # leading zeros: the ipaddress module refuses them (octal or not?)
+        ("1.2.3.04", False),
+        ("1.2.3", False),
+        ("1.2.3.4.5", False),
+        ("[192.0.2.1]", True),  # bracketed, as in URLs
+        ("255.255.255.255", True),
+        ("1.2.3.\u0664", False),  # a non-ASCII digit
     ],
 )
 def test_ip_address(value: str, ok: bool) -> None:
     assert ip_address(value) is ok
+
+
+def test_ip_address_agrees_with_the_ipaddress_module_on_dotted_quads() -> None:
+    import ipaddress
+    import itertools
+
+    octets = ("0", "00", "01", "7", "10", "99", "100", "199", "200", "249", "250", "255", "256")
+    for parts in itertools.product(octets, repeat=2):
+        value = f"{parts[0]}.1.{parts[1]}.9"
+        try:
+            expected = not ipaddress.ip_address(value).is_unspecified
+        except ValueError:
+            expected = False
+        assert ip_address(value) is expected, value
 
 
 @pytest.mark.parametrize(
@@ -111,6 +133,10 @@ def test_ip_address(value: str, ok: bool) -> None:
         ("31.12.1999", True),
         ("13/13/2020", False),
         ("March 3, 2021", True),
+        ("2026-11-29T23:03:03.003Z", True),  # a log timestamp: the date part is read
+        ("1899-12-31", False),
+        ("29.02.2024", True),
+        ("02/30/24", False),
     ],
 )
 def test_calendar_date(value: str, ok: bool) -> None:
