@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from classifiers.engine import DetectorEngine
-from classifiers.ner import _can_hold_name, _cased, _plausible_person, _readable, _trim_entity
+from classifiers.ner import (
+    _cased,
+    _pieces,
+    _plausible_person,
+    _readable,
+    _trim_entity,
+    _windows,
+)
 
 ENGINE = DetectorEngine.builtin()
 
@@ -90,7 +97,36 @@ def test_firm_named_after_a_family_is_not_a_person() -> None:
     ],
 )
 def test_only_texts_that_can_hold_a_name_go_to_the_model(text: str, sent: bool) -> None:
-    assert _can_hold_name(text) is sent
+    assert bool(_windows(_cased(text))) is sent
+
+
+def test_the_model_reads_windows_around_candidate_words() -> None:
+    text = (
+        "Please see the attached file. The invoice was sent by Marta Kowalska from our Warsaw "
+        "office last week, and nobody has answered it since then, as far as I know."
+    )
+    read = [text[a:b] for a, b in _windows(text)]
+    # "Please" and "The" start sentences (plain English words): no candidates.
+    assert read == ["was sent by Marta Kowalska from our Warsaw office last week,"]
+
+
+def test_capitalised_english_word_inside_a_sentence_is_read() -> None:
+    assert _windows("We will meet in Reading tomorrow") == [(3, 32)]  # three words each side
+    assert _windows("Reading is fun") == []
+
+
+def test_windows_of_a_text_map_back_to_it() -> None:
+    words = " ".join(f"w{i}" for i in range(30))
+    text = f"Ana Dias {words} Tomasz Nowak {words}"
+    windows = _windows(text)
+    assert len(windows) == 2
+    (piece,) = _pieces(7, text, windows)
+    assert piece.index == 7
+    for name in ("Ana Dias", "Tomasz Nowak"):
+        at = piece.text.index(name)
+        assert piece.source(at, at + len(name)) == (text.index(name), text.index(name) + len(name))
+    gap = piece.text.index("\n\n")
+    assert piece.source(gap, gap + 2) is None
 
 
 def test_dialogue_speakers_are_people() -> None:

@@ -272,5 +272,19 @@ def test_kill_9_mid_scan_resumes_to_the_same_findings(tmp_path: Path) -> None:
         env={**os.environ, "PERIMETER_KEY_FILE": str(settings.key_file)},
     )
     resumed, uninterrupted = _findings(settings.db), _findings(reference)
+    differ = sorted(set(resumed) ^ set(uninterrupted))
+    assert not differ, (differ[:6], _item_errors(settings.db), log.read_text()[-2000:])
     assert len(resumed) == len(set(resumed)) == len(uninterrupted) >= 600 * 2  # SSN + email
     assert resumed == uninterrupted
+
+
+def _item_errors(db: Path) -> list[tuple[str, str, str]]:
+    """Items that did not end ``ok``: what a failed comparison needs to be understood."""
+    store = Store.open(db)
+    try:
+        rows = store.db.execute(
+            "SELECT uri, status, error FROM items WHERE status != 'ok' LIMIT 10"
+        ).fetchall()
+    finally:
+        store.close()
+    return [tuple(r) for r in rows]
