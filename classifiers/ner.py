@@ -203,6 +203,12 @@ class NameFinder:
             self._decoder = Decoder(nlp)
         return self._decoder
 
+    @staticmethod
+    def clear_caches() -> None:
+        """Forget the word tests' memoised answers (see ``DetectorEngine.clear_caches``)."""
+        for memo in (_plain, _english, _given):
+            memo.cache_clear()
+
     def find(self, texts: Sequence[str], accept: Accept) -> list[list[RawMatch]]:
         out: list[list[RawMatch]] = [[] for _ in texts]
         if not self.specs:

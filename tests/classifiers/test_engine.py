@@ -149,3 +149,15 @@ detectors:
 def test_bad_custom_detector_is_rejected_at_load(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(DetectorDefinitionError, match=message):
         DetectorEngine.builtin([_rule_file(tmp_path, body)])
+
+
+def test_clear_caches_forgets_values_and_changes_no_result() -> None:
+    from classifiers.ner import _plain
+
+    text = "Card 4111 1111 1111 1111 seen on 2024-03-15 from 203.0.113.9"
+    before = [(m.spec.id, m.start, m.end, m.score) for m in ENGINE.analyze(text)]
+    _plain("Station")
+    assert ENGINE._valid_cache and _plain.cache_info().currsize
+    ENGINE.clear_caches()
+    assert not ENGINE._valid_cache and not _plain.cache_info().currsize
+    assert [(m.spec.id, m.start, m.end, m.score) for m in ENGINE.analyze(text)] == before
