@@ -9,6 +9,7 @@ from libphonenumber and names from spaCy, loaded lazily and batched with ``nlp.p
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,11 @@ _SHORT_TEXT = 2048
 _RE2_OPTIONS = re2_options()
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
+# building one ~2 us instead of ~0.3 us, and logs give tens of thousands per megabyte. Nothing
+# changes a match after it is built (``dataclasses.replace`` makes a new one); it still hashes
+# by value, as a frozen one did.
+@dataclass(slots=True, unsafe_hash=True)
 class RawMatch:
     """A validated candidate; holds the raw value, so it never leaves the worker as is.
 
@@ -118,6 +123,10 @@ class _Unique:
     # require context is not even searched in a text that holds none of their words.
     gates: tuple[_Gate | None, ...]
     gated: bool
+    # For a regex whose every user keeps only spans with a context word near (and no phrase
+    # that can be split around a span): how far a match can reach, and where it cannot be
+    # (see ``_reach``). Long texts are then searched only around their context words.
+    reach: _Reach | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -286,6 +295,7 @@ class DetectorEngine:
             return []
         # Context gates work on the folded text, whose offsets are the text's only when ASCII.
         places = _Places(text, self.scanner.backend == "hyperscan") if ascii_text else None
+        word_places = places if len(data) >= _SHORT_TEXT else None
         found: list[tuple[_Unique, list[tuple[int, int]]]] = []
         for index in hits:
             u = self._unique[index]
@@ -297,7 +307,15 @@ class DetectorEngine:
             ):
                 # Every user requires a context word, and the text holds none of them.
                 continue
-            spans = [s for s in _spans(u.regex, data, u.value_group) if s[0] >= 0 and s[0] != s[1]]
+            regions = None
+            if u.reach is not None and word_places is not None:
+                # Only the spans near a context word are of use: search around the words.
+                regions = word_places.regions(u.reach, u.gates, data)
+            spans = [
+                s
+                for s in _spans(u.regex, data, u.value_group, regions)
+                if s[0] >= 0 and s[0] != s[1]
+            ]
             if spans:
                 found.append((u, spans))
         if not found:
@@ -308,7 +326,6 @@ class DetectorEngine:
         # Findings come out per regex, then per user, then per span: for any one span, users
         # keep their declared order, which is what overlap resolution breaks ties by.
         out: list[RawMatch] = []
-        word_places = places if len(data) >= _SHORT_TEXT else None
         for u, spans in found:
             for c, gate in zip(u.users, u.gates, strict=True):
                 todo = spans
@@ -427,8 +444,8 @@ class _Acceptor:
         self.keep_failed = spec.unverified_score is not None
         self.requires_context = pattern is not None and pattern.requires_context
         self.window = spec.context_window
-        self.context = _words(spec.context)
-        self.negative = _words(spec.negative_context)
+        self.context = _Words(spec.context)
+        self.negative = _Words(spec.negative_context)
         # Where a text's word places are known (ASCII texts), spans with no word of a list in
         # reach skip the window fold for that list (None: a word without letters, always fold).
         context_gate = _words_gate(tuple(spec.context)) if spec.context else _NO_WORDS
@@ -470,13 +487,14 @@ class _Acceptor:
         min_length, min_entropy, placeholders = self.min_length, self.min_entropy, self.placeholders
         check, keep_failed, outcomes = self.check, self.keep_failed, self.outcomes
         context, negative, requires = self.context, self.negative, self.requires_context
+        has_context, has_negative = bool(context), bool(negative)
         # Per span, whether a word of each list starts in reach (``_Places.near``): only a span
         # where one does can have it seen by ``_seen``, which decides. None: fold every window.
         may_see = may_veto = None
         if places is not None and self.gates is not None:
-            if context:
+            if has_context:
                 may_see = places.near_mask(self.gates[0], spans, window)
-            if negative:
+            if has_negative:
                 may_veto = places.near_mask(self.gates[1], spans, window)
         out: list[RawMatch] = []
         for i, (start, end) in enumerate(spans):
@@ -491,12 +509,12 @@ class _Acceptor:
             if failed and not keep_failed:
                 continue
             seen: tuple[str, ...] = ()
-            if context and (may_see is None or may_see[i]):
+            if has_context and (may_see is None or may_see[i]):
                 seen = _seen(text, start, end, context, window)
             if requires and not seen:
                 continue
             if (
-                negative
+                has_negative
                 and (may_veto is None or may_veto[i])
                 and _seen(text, start, end, negative, window)
             ):
@@ -590,26 +608,38 @@ _UNANCHORED = re2._Anchor.UNANCHORED
 _NO_MATCH = (-1, -1)
 
 
-def _spans(regex: Any, data: bytes, group: int) -> list[tuple[int, int]]:
+def _spans(
+    regex: Any, data: bytes, group: int, regions: Sequence[tuple[int, int]] | None = None
+) -> list[tuple[int, int]]:
     """The span of ``group`` in each match of ``regex.finditer(data)``, in the same order.
 
     google-re2's ``finditer`` builds a Python match object per match; logs give thousands of
     matches per chunk, so this loop calls the compiled program directly (the same loop as the
     wrapper's for bytes, google-re2 pinned in pyproject.toml; tests compare the two).
+
+    With ``regions`` (sorted ``(start, end)`` offsets), only the matches that start inside one
+    of them: each region's start must be a place no match of ``regex`` can straddle (see
+    ``_Places.regions``), so that the search resumed there finds what ``finditer`` finds.
     """
     match = regex._regexp.Match
     pos, stop = 0, len(data)
     found: list[tuple[int, int]] = []
     append = found.append
-    while True:
-        spans = match(_UNANCHORED, data, pos, stop)
-        whole = spans[0]
-        if whole == _NO_MATCH:
-            return found
-        append(spans[group])
-        if pos == stop:
-            return found
-        pos = pos + 1 if pos == whole[1] else whole[1]
+    for low, high in ((0, stop + 1),) if regions is None else regions:
+        # Where the previous region's search stopped is a place finditer passes too.
+        pos = max(pos, low)
+        while True:
+            spans = match(_UNANCHORED, data, pos, stop)
+            whole = spans[0]
+            if whole == _NO_MATCH:
+                return found
+            if whole[0] >= high:
+                break  # the next region's search finds it again if it is in there
+            append(spans[group])
+            if pos == stop:
+                return found
+            pos = pos + 1 if pos == whole[1] else whole[1]
+    return found
 
 
 def _starts(regex: Any, data: bytes, limit: int = -1) -> list[int]:
@@ -638,8 +668,117 @@ def _unique(compiled: Sequence[_Compiled]) -> list[_Unique]:
     for group in users.values():
         gates = tuple(_gate(c, group) for c in group)
         gated = all(c.pattern.requires_context for c in group) and None not in gates
-        out.append(_Unique(group[0].regex, group[0].value_group, tuple(group), gates, gated))
+        reach = None
+        if all(g is not None and not g.heads for g in gates):
+            window = max(c.spec.context_window for c in group)
+            reach = _reach(group[0].pattern.regex, window)
+        out.append(_Unique(group[0].regex, group[0].value_group, tuple(group), gates, gated, reach))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """Where the spans of a context-gated regex can be, around the context words of a text.
+
+    A span is kept only when a context word starts in ``[start - window, end + window)``, and
+    a match is at most ``longest`` characters long, so every kept span belongs to a match that
+    starts within ``window + longest`` characters before a word and ``window`` after it.
+    ``stops`` maps every byte that no match can contain to 0 (a ``bytes.translate`` table).
+    """
+
+    longest: int
+    window: int
+    stops: bytes
+
+
+# RE2's ASCII classes (Python's own \s also holds \v and \x1c-\x1f: not RE2's).
+_DIGIT = frozenset(range(48, 58))
+_WORD_BYTES = _DIGIT | frozenset(range(65, 91)) | frozenset(range(97, 123)) | {95}
+_SPACE = frozenset(b"\t\n\f\r ")
+_ALL = frozenset(range(256))
+
+
+def _reach(regex: str, window: int) -> _Reach | None:
+    """The reach of ``regex`` (see ``_Reach``), or None when it cannot be bounded.
+
+    Read from the parse tree of Python's ``re`` parser (RE2 has no such API): the longest
+    match, and every byte a match may hold. Only the syntax both engines read alike is taken:
+    literals, classes, ``\\d \\w \\s`` and their negations (RE2's ASCII sets), groups,
+    alternations, bounded repeats and zero-width assertions; anything else (Unicode classes,
+    POSIX classes, unbounded repeats) returns None and the regex is searched whole.
+    """
+    import re._constants as sre  # type: ignore[import-not-found]
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    if "[:" in regex or "\\p" in regex or "\\P" in regex:
+        return None
+    try:
+        tree = sre_parse.parse(regex)
+    except (re.error, OverflowError, RecursionError):
+        return None
+    longest = tree.getwidth()[1]
+    if longest >= sre.MAXREPEAT:
+        return None
+    categories = {
+        sre.CATEGORY_DIGIT: _DIGIT,
+        sre.CATEGORY_NOT_DIGIT: _ALL - _DIGIT,
+        sre.CATEGORY_WORD: _WORD_BYTES,
+        sre.CATEGORY_NOT_WORD: _ALL - _WORD_BYTES,
+        sre.CATEGORY_SPACE: _SPACE,
+        sre.CATEGORY_NOT_SPACE: _ALL - _SPACE,
+    }
+
+    def folded(chars: set[int], icase: bool) -> set[int]:
+        if icase:
+            chars |= {ord(chr(c).swapcase()) for c in chars if c < 128 and chr(c).isalpha()}
+        return chars
+
+    def walk(items: Any, icase: bool, out: set[int]) -> bool:
+        for op, av in items:
+            if op is sre.LITERAL:
+                out |= folded({av}, icase)
+            elif op is sre.NOT_LITERAL:
+                out |= _ALL - folded({av}, icase)
+            elif op is sre.ANY:
+                out |= _ALL
+            elif op is sre.IN:
+                chars: set[int] = set()
+                negate = False
+                for kind, arg in av:
+                    if kind is sre.NEGATE:
+                        negate = True
+                    elif kind is sre.LITERAL:
+                        chars.add(arg)
+                    elif kind is sre.RANGE:
+                        chars.update(range(arg[0], arg[1] + 1))
+                    elif kind is sre.CATEGORY and arg in categories:
+                        chars |= categories[arg]
+                    else:
+                        return False
+                chars = folded(chars, icase)
+                out |= (_ALL - chars) if negate else chars
+            elif op is sre.BRANCH:
+                if not all(walk(branch, icase, out) for branch in av[1]):
+                    return False
+            elif op is sre.SUBPATTERN:
+                _, add, remove, body = av
+                inner = (icase or bool(add & sre.SRE_FLAG_IGNORECASE)) and not (
+                    remove & sre.SRE_FLAG_IGNORECASE
+                )
+                if not walk(body, inner, out):
+                    return False
+            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+                if not walk(av[2], icase, out):
+                    return False
+            elif op is not sre.AT:
+                return False  # back references, look-arounds: not RE2 syntax
+        return True
+
+    possible: set[int] = set()
+    if not walk(tree.data, bool(tree.state.flags & sre.SRE_FLAG_IGNORECASE), possible):
+        return None
+    stops = bytes(1 if c in possible else 0 for c in range(256))
+    return _Reach(longest, window, stops)
 
 
 def _gate(c: _Compiled, group: Sequence[_Compiled]) -> _Gate | None:
@@ -760,12 +899,13 @@ class _Places:
     have its context seen: this test only skips work that would be thrown away.
     """
 
-    __slots__ = ("_found", "hyperscan", "text")
+    __slots__ = ("_found", "_stops", "hyperscan", "text")
 
     def __init__(self, text: str, hyperscan: bool = False) -> None:
         self.text = text
         self.hyperscan = hyperscan  # find the words with Hyperscan (else bytes.find)
         self._found: dict[_Gate, list[int]] = {}
+        self._stops: dict[bytes, bytes] = {}  # translate table -> the text's bytes through it
 
     def of(self, gate: _Gate) -> list[int]:
         """Sorted offsets of every occurrence of the gate's words and phrases."""
@@ -778,6 +918,30 @@ class _Places:
                 found.sort()
             self._found[gate] = found
         return found
+
+    def regions(
+        self, reach: _Reach, gates: Iterable[_Gate | None], data: bytes
+    ) -> list[tuple[int, int]]:
+        """Where the matches of a regex of this reach whose spans can be near a word start.
+
+        Each region starts right after a byte that no match can hold (or at the text's start):
+        no match straddles that place, so a search resumed there finds the matches finditer
+        finds from there on (``_spans``). Regions are sorted and do not overlap.
+        """
+        offsets = sorted({f for gate in gates if gate is not None for f in self.of(gate)})
+        before, after = reach.window + reach.longest, reach.window + 1
+        merged: list[list[int]] = []
+        for f in offsets:
+            if merged and f - before <= merged[-1][1]:
+                merged[-1][1] = f + after
+            else:
+                merged.append([f - before, f + after])
+        if not merged:
+            return []
+        stops = self._stops.get(reach.stops)
+        if stops is None:
+            stops = self._stops[reach.stops] = data.translate(reach.stops)
+        return [(stops.rfind(b"\0", 0, max(0, low)) + 1, high) for low, high in merged]
 
     def near_any(
         self, gate: _Gate, spans: list[tuple[int, int]], window: int
@@ -846,22 +1010,47 @@ def _near_mask(found: list[int], spans: Sequence[tuple[int, int]], window: int) 
     return keep
 
 
-def _words(words: Sequence[str]) -> tuple[tuple[str, bytes], ...]:
-    """Each word as declared, with its folded form as ``_seen`` looks for it: b" date of birth "."""
-    return tuple((w, b" " + b" ".join(_fold(w).split()) + b" ") for w in words)
+class _Words:
+    """A detector's context (or negative context) words as ``_seen`` looks for them.
+
+    ``entries`` holds each word as declared with its folded form: the one token it folds to,
+    or else its tokens joined and padded with spaces (b" date of birth "). A one-token word is
+    in a window exactly when it is one of the window's tokens, a set lookup; longer phrases
+    (and words that fold to nothing) are looked for in the window's tokens joined by single
+    spaces, padded the same way.
+    """
+
+    __slots__ = ("entries", "phrases", "singles")
+
+    def __init__(self, words: Sequence[str]) -> None:
+        entries: list[tuple[str, bytes, bool]] = []
+        for word in words:
+            tokens = _fold(word).split()
+            single = len(tokens) == 1
+            entries.append((word, tokens[0] if single else b" " + b" ".join(tokens) + b" ", single))
+        self.entries = tuple(entries)
+        self.singles = frozenset(folded for _, folded, single in entries if single)
+        self.phrases = not all(single for _, _, single in entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
 
 
-def _seen(
-    text: str, start: int, end: int, words: tuple[tuple[str, bytes], ...], window: int
-) -> tuple[str, ...]:
+def _seen(text: str, start: int, end: int, words: _Words, window: int) -> tuple[str, ...]:
     """The words (as declared) found within ``window`` characters of the match."""
     if text.isascii():  # folding keeps offsets: fold the whole text once, then slice it
         folded = _folded_ascii(text)
         around = folded[max(0, start - window) : start] + b" " + folded[end : end + window]
     else:  # lower() changes the length of a few characters: fold each window on its own
         around = _fold(text[max(0, start - window) : start] + " " + text[end : end + window])
-    normalized = b" " + b" ".join(around.split()) + b" "
-    return tuple([w for w, n in words if n in normalized])
+    tokens = around.split()
+    present = words.singles.intersection(tokens)
+    if not present and not words.phrases:  # most windows: none of the words
+        return ()
+    normalized = b" " + b" ".join(tokens) + b" " if words.phrases else b""
+    return tuple(
+        [w for w, n, single in words.entries if (n in present if single else n in normalized)]
+    )
 
 
 def _resolve_overlaps(matches: list[RawMatch]) -> list[RawMatch]:

@@ -1,11 +1,19 @@
-"""Value filters shared by the engine and the demo: entropy, placeholders and documentation keys."""
+"""Value filters shared by the engine and the demo: entropy, placeholders and published keys."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from functools import cache
+from pathlib import Path
 
 import re2
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from models.errors import DetectorDefinitionError
+
+PUBLISHED_KEYS = Path(__file__).with_name("published_keys.yaml")
 
 
 def shannon_entropy(value: str) -> float:
@@ -34,13 +42,6 @@ _PLACEHOLDER_WORDS = (
     "mock",
     "test_key",
     "testkey",
-)
-_DOC_KEYS = frozenset(
-    {
-        "AKIAIOSFODNN7EXAMPLE",
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
-    }
 )
 _PLACEHOLDER_WORDS_MAX_LEN = 64
 _FILLERS = ("xxxx", "****", "....", "-redacted-", "[redacted]")
@@ -73,9 +74,51 @@ def _has_placeholder_word(value: str, low: str) -> bool:
     return False
 
 
+class PublishedKey(BaseModel):
+    """A credential its vendor published in its own documentation or sources, and where."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: str = Field(min_length=8)
+    vendor: str = Field(min_length=1)
+    published_in: str = Field(min_length=1)
+
+    @field_validator("value")
+    @classmethod
+    def _one_token(cls, value: str) -> str:
+        if value != value.strip() or any(c.isspace() for c in value):
+            raise ValueError("must be the key alone, without spaces")
+        return value
+
+
+class _PublishedKeys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[PublishedKey]
+
+
+def load_published_keys(path: Path = PUBLISHED_KEYS) -> frozenset[str]:
+    """The values of a published-keys file; a malformed one is rejected with the file named."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        keys = _PublishedKeys.model_validate(raw).keys
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise DetectorDefinitionError(f"{path}: not a valid published-keys file: {exc}") from exc
+    values = [k.value for k in keys]
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise DetectorDefinitionError(f"{path}: listed twice: {', '.join(twice)}")
+    return frozenset(values)
+
+
+@cache
+def _published() -> frozenset[str]:
+    return load_published_keys()
+
+
 def is_placeholder(value: str) -> bool:
-    """Documentation keys, template references and filler are not secrets."""
-    if value in _DOC_KEYS:
+    """Published keys, template references and filler are not secrets."""
+    if value in _published():
         return True
     low = value.lower()
     if any(w in low for w in _PLACEHOLDER_WORDS) and _has_placeholder_word(value, low):

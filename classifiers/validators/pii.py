@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from datetime import date
 
 import re2
 
@@ -191,18 +190,29 @@ def calendar_date(value: str) -> bool:
     spans = _DATE_PARTS._regexp.Match(_UNANCHORED, data, 0, len(data))
     if spans[0][0] < 0:
         return True  # textual dates ("March 3, 2021") are validated by their pattern
-    a, b, c = (int(data[i:j]) for i, j in spans[1:4])
-    candidates = [(a, b, c)] if a > 31 else [(c, a, b), (c, b, a)]
-    for year, month, day in candidates:
-        if year < 100:
-            year += 2000 if year < 50 else 1900
-        try:
-            d = date(year, month, day)
-        except ValueError:
-            continue
-        if 1900 <= d.year <= 2100:
-            return True
-    return False
+    (a0, a1), (b0, b1), (c0, c1) = spans[1], spans[2], spans[3]
+    a, b, c = int(data[a0:a1]), int(data[b0:b1]), int(data[c0:c1])
+    if a > 31:
+        return _day_exists(a, b, c)
+    return _day_exists(c, a, b) or _day_exists(c, b, a)
+
+
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _day_exists(year: int, month: int, day: int) -> bool:
+    """Whether the day exists, two-digit years read as 1950-2049, in 1900-2100.
+
+    The arithmetic ``datetime.date`` checks, without building a date (or raising for the
+    impossible ones, which most digit groups that are not dates are).
+    """
+    if year < 100:
+        year += 2000 if year < 50 else 1900
+    if not (1900 <= year <= 2100 and 1 <= month <= 12 and day >= 1):
+        return False
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        return day <= 29
+    return day <= _DAYS_IN_MONTH[month]
 
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {

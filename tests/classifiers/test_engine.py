@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.engine import DetectorEngine
-from classifiers.filters import is_placeholder
+from classifiers.filters import PUBLISHED_KEYS, is_placeholder, load_published_keys
 from classifiers.masking import fingerprint, mask
 from classifiers.spec import MaskStyle, Normalize
 from models.errors import DetectorDefinitionError
@@ -63,6 +63,51 @@ def test_placeholders(value: str) -> None:
 @pytest.mark.parametrize("value", ["Zq8!rT2#vLp9@xW", "ghp_7KqZ3mXr9TfB2nLw8YpC4vHd1sJe6aQo0uRt"])
 def test_real_looking_values_are_not_placeholders(value: str) -> None:
     assert not is_placeholder(value)
+
+
+def _one_char_changed(value: str) -> str:
+    last = value[-1]
+    return value[:-1] + ("b" if last == "a" else "a")
+
+
+@pytest.mark.parametrize("value", sorted(load_published_keys()))
+def test_keys_their_vendor_published_are_not_reported(value: str) -> None:
+    # Bare, in an assignment, in a config line: never a secret finding. The same shape with one
+    # character changed is a key nobody published, and is reported (AWS's documentation keys
+    # say EXAMPLE, a placeholder word, whatever the rest).
+    for text in (value, f"api_key = '{value}'", f"export API_KEY={value}"):
+        assert not [m for m in ENGINE.analyze(text) if m.spec.category == "secret"], text
+    if "EXAMPLE" not in value:
+        other = f"api_key = '{_one_char_changed(value)}'"
+        assert [m for m in ENGINE.analyze(other) if m.spec.category == "secret"]
+
+
+def test_published_keys_file_names_where_each_key_was_published() -> None:
+    text = PUBLISHED_KEYS.read_text(encoding="utf-8")
+    assert text.count("published_in:") == len(load_published_keys()) > 10
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("keys:\n  - {value: AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs, vendor: G}\n", "publish"),
+        ("keys:\n  - {value: 'AKIA 1234 5678', vendor: AWS, published_in: d}\n", "without spaces"),
+        (
+            "keys:\n  - {value: AKIAIOSFODNN7EXAMPLE, vendor: AWS, published_in: a}\n"
+            "  - {value: AKIAIOSFODNN7EXAMPLE, vendor: AWS, published_in: b}\n",
+            "listed twice: AKIAIOSFODNN7EXAMPLE",
+        ),
+        ("keys: [\n", "not a valid published-keys file"),
+    ],
+)
+def test_a_malformed_published_keys_file_is_rejected(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "keys.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DetectorDefinitionError, match=message) as caught:
+        load_published_keys(path)
+    assert str(path) in str(caught.value)
 
 
 @pytest.mark.parametrize(

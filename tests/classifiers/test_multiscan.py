@@ -229,6 +229,7 @@ def _gate_free_engine(monkeypatch: pytest.MonkeyPatch) -> DetectorEngine:
     monkeypatch.setattr(
         module._Places, "near_mask", lambda self, gate, spans, window: bytearray([1] * len(spans))
     )
+    monkeypatch.setattr(module._Places, "regions", lambda self, reach, gates, data: None)
     return DetectorEngine(SPECS, backend="re2")
 
 
@@ -274,6 +275,106 @@ def test_context_gates_skip_only_what_would_be_dropped(monkeypatch: pytest.Monke
     # Which date detector wins is the gates' business; spaCy's entities are not.
     patterns = [[m.type for m in RE2.analyze(CONTEXT_CASES[i]) if m.pattern] for i in (1, 4)]
     assert patterns == [["DATE_OF_BIRTH"], ["DATE_TIME"]]
+
+
+def _near_words_text(rng: Any, specs: list[Any], size: int) -> str:
+    """A long text of the pieces the reach of these detectors' regexes is about: their context
+    words and examples, digit groups in phone and id shapes, words, separators, line ends."""
+    words = [w for s in specs for w in s.context]
+    examples = [t for s in specs for t in s.examples.positive]
+    pieces: list[str] = []
+    while sum(map(len, pieces)) < size:
+        kind = rng.random()
+        if kind < 0.15:
+            pieces.append(rng.choice(words))
+        elif kind < 0.25:
+            pieces.append(rng.choice(examples))
+        elif kind < 0.6:
+            count = rng.randint(1, 5)
+            groups = [str(rng.randint(0, 10 ** rng.randint(1, 6))) for _ in range(count)]
+            joined = rng.choice([" ", "-", ".", ""]).join(groups)
+            pieces.append(rng.choice(["", "+", "(", "00"]) + joined)
+        elif kind < 0.8:
+            pieces.append(rng.choice(["the", "order", "x", "ext", "a", "z9", "Q", "tel:", "id="]))
+        else:
+            pieces.append(rng.choice(["\n", ", ", ": ", ". ", "/", " ", "\t", "; "]))
+        pieces.append(rng.choice([" ", "", "\n", " "]))
+    return "".join(pieces)
+
+
+def test_searching_around_context_words_finds_what_a_whole_search_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import random
+
+    reached = [u for u in RE2._unique if u.reach is not None]
+    assert {c.spec.id for u in reached for c in u.users} >= {
+        "pii.phone_number_context",
+        "pii.credit_card_context",
+    }
+    specs = [c.spec for u in reached for c in u.users]
+    rng = random.Random(11)
+    texts = [_near_words_text(rng, specs, rng.randint(2_100, 9_000)) for _ in range(60)]
+    # The candidates each detector is handed (before its validator): the same spans.
+    from classifiers.engine import _Places, _spans
+
+    handed = 0
+    for text in texts:
+        data = text.encode()
+        places = _Places(text)
+        for u in reached:
+            regions = places.regions(u.reach, u.gates, data)
+            near = _spans(u.regex, data, u.value_group, regions)
+            whole = _spans(u.regex, data, u.value_group)
+            for c, gate in zip(u.users, u.gates, strict=True):
+                window = c.spec.context_window
+                expected = places.near_any(gate, whole, window)
+                assert places.near_any(gate, near, window) == expected, (c.spec.id, text)
+                handed += len(expected)
+    assert handed > 1_000
+    fast = [_key(RE2.analyze(t)) for t in texts]
+    assert sum(map(len, fast)) > 100  # the texts do hold findings of these detectors
+    plain = _gate_free_engine(monkeypatch)
+    assert fast == [_key(plain.analyze(t)) for t in texts]
+
+
+def test_a_region_starts_where_no_match_can_straddle() -> None:
+    import re2
+
+    from classifiers.engine import _Places, _reach, _spans, _words_gate
+
+    # "ab" is a match; a search started inside it, at "b", would find "bcd", which finditer
+    # never finds. The region around "zz" (window 0, longest match 3) begins inside "ab": it is
+    # moved back to just after the last byte no match can hold ("q").
+    regex, text = re2.compile("ab|bcd"), "qqabcdzz"
+    reach = _reach("ab|bcd", 0)
+    assert reach is not None and reach.longest == 3
+    data = text.encode()
+    regions = _Places(text).regions(reach, [_words_gate(("zz",))], data)
+    assert regions == [(2, 7)]
+    assert _spans(regex, data, 0, regions) == [m.span() for m in regex.finditer(data)] == [(2, 4)]
+
+
+@pytest.mark.parametrize(
+    ("regex", "longest", "held", "never"),
+    [
+        (r"\b\d{3}-\d{2}-\d{4}\b", 11, b"0-9", b"a \n"),
+        (r"(?:^|[^\w.])(?P<value>\d{2,12})(?: ?(?:x|ext) ?\d{1,6})?", 24, b" =xet(", b"aZ_."),
+        (r"(?i:key)[ =]+[a-f]{4}", None, b"", b""),  # unbounded: no reach
+        (r"\p{L}{2,5}", None, b"", b""),  # Unicode classes: not read
+        (r"[[:alpha:]]{3}", None, b"", b""),  # POSIX classes: not read
+        (r"(?i)tok_[a-f\s]{8}", 12, b"TOKtokABCDEF\t\n\f\r ", b"gG\x0b"),
+    ],
+)
+def test_reach_of_a_regex(regex: str, longest: int | None, held: bytes, never: bytes) -> None:
+    from classifiers.engine import _reach
+
+    reach = _reach(regex, 32)
+    if longest is None:
+        assert reach is None
+        return
+    assert reach is not None and reach.longest == longest and reach.window == 32
+    assert all(reach.stops[b] == 1 for b in held) and all(reach.stops[b] == 0 for b in never)
 
 
 def test_overlaps_resolve_as_the_pairwise_rule() -> None:
@@ -376,7 +477,7 @@ def test_word_starts_finds_every_occurrence(hyperscan: bool) -> None:
 def test_near_mask_is_zero_only_where_no_word_is_seen() -> None:
     import random
 
-    from classifiers.engine import _Places, _seen, _words, _words_gate
+    from classifiers.engine import _Places, _seen, _Words, _words_gate
 
     rng = random.Random(11)
     vocabulary = ["date", "of", "birth", "dob", "born", "x", "7", "phone", "ip", "zip"]
@@ -397,7 +498,7 @@ def test_near_mask_is_zero_only_where_no_word_is_seen() -> None:
         for (start, end), may in zip(spans, places.near_mask(gate, spans, window), strict=True):
             if not may:
                 skipped += 1
-                assert _seen(text, start, end, _words(context), window) == ()
+                assert _seen(text, start, end, _Words(context), window) == ()
     assert skipped  # the mask did skip spans
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from classifiers.validators.pii import (
@@ -141,3 +143,31 @@ def test_ip_address_agrees_with_the_ipaddress_module_on_dotted_quads() -> None:
 )
 def test_calendar_date(value: str, ok: bool) -> None:
     assert calendar_date(value) is ok
+
+
+def _date_exists(year: int, month: int, day: int) -> bool:
+    """The reference: what ``datetime.date`` accepts, two-digit years as 1950-2049."""
+    if year < 100:
+        year += 2000 if year < 50 else 1900
+    try:
+        return 1900 <= date(year, month, day).year <= 2100
+    except ValueError:
+        return False
+
+
+def test_calendar_date_agrees_with_datetime_on_every_field_value() -> None:
+    # Years around every boundary (two-digit, 1900, leap centuries, 2100, the longest), every
+    # month and day number a date pattern can hold, written year first and year last.
+    def reference(a: int, b: int, c: int) -> bool:  # the groups as written
+        if a > 31:
+            return _date_exists(a, b, c)
+        return _date_exists(c, a, b) or _date_exists(c, b, a)
+
+    years = [*range(0, 100), *range(1895, 1905), 1996, 2000, 2023, 2024, *range(2096, 2106), 9999]
+    for year in years:
+        for month in range(0, 14):
+            for day in range(0, 33):
+                iso = f"{year:04d}-{month:02d}-{day:02d}"
+                assert calendar_date(iso) is reference(year, month, day), iso
+                us = f"{month}/{day}/{year}"
+                assert calendar_date(us) is reference(month, day, year), us
