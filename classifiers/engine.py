@@ -30,6 +30,8 @@ from classifiers.multiscan import (
     word_starts,
 )
 from classifiers.ner import NameFinder
+from classifiers.phones import find as find_phones
+from classifiers.phones import phone_shaped
 from classifiers.presidio import PresidioFinder
 from classifiers.spec import DetectorSpec, Engine, PatternSpec, load_rule_files
 from classifiers.validators import VALIDATORS, Validator
@@ -38,7 +40,6 @@ from models.errors import DetectorDefinitionError
 
 RULES_DIR = Path(__file__).with_name("rules")
 
-PHONE_REGION = "US"
 _VALID_CACHE_SIZE = 1 << 16
 # Texts shorter than this (form fields, messages) hold few candidates: their deferred patterns
 # are searched by RE2 sets, without the word pass (a Hyperscan call costs a few microseconds
@@ -386,20 +387,10 @@ class DetectorEngine:
         # the matcher gets them as blanks (same offsets) and most such texts skip it.
         claimed = [m for m in found if m.score > self._phone_ceiling and m.end > m.start]
         searched = _blank(text, claimed) if claimed else text
-        if not _phone_shaped(searched):
+        if not phone_shaped(searched):
             return []
-        import phonenumbers
-
-        # One default region: national numbers are read as US ones, and any number written
-        # with its +country code is read in its own country. Trying several regions turns
-        # short local numbers of some countries (German 4-5 digit ones) into false phones.
         # The matcher is the costly part: it runs once, whatever the number of phone detectors.
-        spans = [
-            (m.start, m.end)
-            for m in phonenumbers.PhoneNumberMatcher(
-                searched, PHONE_REGION, leniency=phonenumbers.Leniency.VALID
-            )
-        ]
+        spans = find_phones(searched)
         out: list[RawMatch] = []
         for spec in self._phone:
             for start, end in spans:
@@ -542,52 +533,10 @@ def _blank(text: str, spans: Iterable[RawMatch]) -> str:
 def _has_digits(text: str, least: int) -> bool:
     """Whether ``text`` has ``least`` digits (``str.isdigit``, as libphonenumber reads them)."""
     # Ten passes in C over the text instead of a Python test per character; other scripts'
-    # digits are counted one by one only when the ASCII ones are not enough.
+    # digits are counted (``str.isdigit`` mapped in C) only when the ASCII ones are not enough.
     if sum(map(text.count, "0123456789")) >= least:
         return True
-    return not text.isascii() and sum(c.isdigit() for c in text) >= least
-
-
-_phone_run: Any = None
-
-
-def _phone_shaped(text: str) -> bool:
-    """Whether ``text`` has a run of digits long enough to hold a valid phone number.
-
-    libphonenumber's matcher spends most of its time proving that digit groups (dates, ids,
-    amounts) are not valid numbers; on pii-dev nine texts in ten that reach it hold no phone.
-    A valid number has at least as many digits as the shortest country code plus the shortest
-    national number in its metadata (6 in phonenumbers 9.0), and the matcher's candidates are
-    digits separated by punctuation and spaces, never by letters other than "x". So a text
-    without such a run of digits (letters but x ending a run; any other character, newlines
-    included, kept in it: a superset) has no number for the matcher to find.
-    """
-    global _phone_run
-    if _phone_run is None:
-        import phonenumbers
-        from phonenumbers import PhoneMetadata as Meta
-        from phonenumbers.phonenumberutil import (
-            COUNTRY_CODES_FOR_NON_GEO_REGIONS,
-            SUPPORTED_REGIONS,
-        )
-
-        metas = [
-            (phonenumbers.country_code_for_region(region), Meta.metadata_for_region(region))
-            for region in SUPPORTED_REGIONS
-        ]
-        metas += [
-            (code, Meta.metadata_for_nongeo_region(code))
-            for code in COUNTRY_CODES_FOR_NON_GEO_REGIONS
-        ]
-        least = 1  # metadata missing: no prefilter
-        shortest = []
-        for code, meta in metas:
-            desc = meta.general_desc if meta is not None else None
-            lengths = [n for n in (desc.possible_length if desc is not None else ()) if n > 0]
-            shortest.append(len(str(code)) + min(lengths, default=1))
-        least = max(least, min(shortest, default=1))
-        _phone_run = re2.compile(rf"(?:\p{{Nd}}[^a-wyzA-WYZ\p{{Nd}}]*){{{least}}}")
-    return _phone_run.search(text) is not None
+    return not text.isascii() and sum(map(str.isdigit, text)) >= least
 
 
 def _compile(spec: DetectorSpec) -> list[_Compiled]:

@@ -1,13 +1,18 @@
-"""libphonenumber's matcher, and the digits it is spared: those a stronger finding holds."""
+"""libphonenumber's matcher, and the work it is spared: the digits a stronger finding holds,
+and the candidates that provably hold no valid number (``classifiers.phones``)."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from typing import Any
 
 import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberFormat, PhoneNumberType, phonenumbermatcher, phonenumberutil
 
-from classifiers.engine import DetectorEngine, _blank
+from classifiers import engine, phones
+from classifiers.engine import DetectorEngine, _blank, load_specs
 
 ENGINE = DetectorEngine.builtin()
 
@@ -19,13 +24,13 @@ def _types(text: str) -> list[tuple[str, str]]:
 def _spy_on_matcher(monkeypatch: Any) -> list[str]:
     """Record the texts libphonenumber's matcher is given (it still runs)."""
     searched: list[str] = []
-    real = phonenumbers.PhoneNumberMatcher
+    real = phones.find
 
-    def spy(text: str, *args: Any, **kwargs: Any) -> Any:
+    def spy(text: str) -> list[tuple[int, int]]:
         searched.append(text)
-        return real(text, *args, **kwargs)
+        return real(text)
 
-    monkeypatch.setattr(phonenumbers, "PhoneNumberMatcher", spy)
+    monkeypatch.setattr(engine, "find_phones", spy)
     return searched
 
 
@@ -74,3 +79,192 @@ def test_blank_keeps_offsets(spans: list[tuple[int, int]], expected: str) -> Non
     out = _blank("ab 12345 cd", [Span(a, b) for a, b in spans])  # type: ignore[misc]
     assert out == expected
     assert len(out) == len("ab 12345 cd")
+
+
+# -- classifiers.phones: the library's findings, found sooner ---------------------------------
+
+
+def _library(text: str, max_tries: int = 65535) -> list[tuple[int, int]]:
+    """What phonenumbers' own matcher finds, as the engine used to call it."""
+    return [
+        (m.start, m.end)
+        for m in phonenumbers.PhoneNumberMatcher(
+            text, phones.PHONE_REGION, leniency=phonenumbers.Leniency.VALID, max_tries=max_tries
+        )
+    ]
+
+
+def _example_numbers() -> Iterator[phonenumbers.PhoneNumber]:
+    """Every example number in the metadata: each region's, of each type, and each
+    non-geographic code's."""
+    for region in sorted(phonenumberutil.SUPPORTED_REGIONS):
+        for kind in vars(PhoneNumberType).values():
+            if isinstance(kind, int):
+                number = phonenumbers.example_number_for_type(region, kind)
+                if number is not None:
+                    yield number
+    for code in sorted(phonenumberutil.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        number = phonenumbers.example_number_for_non_geo_entity(code)
+        if number is not None:
+            yield number
+
+
+def _written(number: phonenumbers.PhoneNumber) -> list[str]:
+    """``number`` as people write it: international, national, dialled from the home region
+    (its international prefix), RFC 3966, digits only."""
+    forms = [
+        phonenumbers.format_number(number, form)
+        for form in (
+            PhoneNumberFormat.E164,
+            PhoneNumberFormat.INTERNATIONAL,
+            PhoneNumberFormat.NATIONAL,
+            PhoneNumberFormat.RFC3966,
+        )
+    ]
+    forms.append(phonenumbers.format_out_of_country_calling_number(number, phones.PHONE_REGION))
+    forms.append(phonenumberutil.national_significant_number(number))
+    return forms
+
+
+EXAMPLES = sorted({form for number in _example_numbers() for form in _written(number)})
+
+
+def _mutated(rng: random.Random, text: str) -> str:
+    """A near miss: a digit dropped, added or changed, or separators moved."""
+    digits = [i for i, c in enumerate(text) if c.isdigit()]
+    if not digits:
+        return text
+    at = rng.choice(digits)
+    edit = rng.randrange(4)
+    if edit == 0:
+        return text[:at] + text[at + 1 :]
+    if edit == 1:
+        return text[:at] + rng.choice("0123456789") + text[at:]
+    if edit == 2:
+        return text[:at] + rng.choice("0123456789") + text[at + 1 :]
+    return text[:at] + rng.choice(" -./") + text[at:]
+
+
+def _generated(seed: int, n: int) -> list[str]:
+    """Texts around the example numbers and their near misses, and random digit strings with
+    the separators, plus signs, extension labels and letters the matcher reads."""
+    rng = random.Random(seed)
+    around = ["", "call ", "tel: ", "abc", "(", "no. ", "+", "ts="]
+    after = ["", ".", " ext. 12", " x12", " int. 1", "def", ", ", " / 415 555 2671", ":30"]
+    texts = []
+    for _ in range(n):
+        if rng.random() < 0.6:
+            value = rng.choice(EXAMPLES)
+            value = _mutated(rng, value) if rng.random() < 0.5 else value
+            texts.append(rng.choice(around) + value + rng.choice(after))
+        else:
+            alphabet = "0123456789" * 4 + "   --..()/+x#" + "intexabc\n"
+            texts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))))
+    return texts
+
+
+def test_bounds_come_from_the_metadata() -> None:
+    bounds = phones._library()
+    # +43 (Austria) and +49 (Germany) have 4-digit national numbers; a US national one has 7
+    # digits (Canada's 3xx-xxxx) and a number dialled from the US, 011 and a country code.
+    assert (bounds.least, bounds.least_national) == (6, 7)
+
+
+@pytest.mark.parametrize("number", list(_example_numbers()), ids=str)
+def test_every_valid_reading_passes_both_bounds(number: phonenumbers.PhoneNumber) -> None:
+    """Each way of writing an example number that ``parse`` (in the home region) reads as a
+    valid number has enough characters, and its national number the right shape."""
+    bounds = phones._library()
+    for form in _written(number):
+        try:
+            read = phonenumbers.parse(form, phones.PHONE_REGION, keep_raw_input=True)
+        except phonenumbers.NumberParseException:
+            continue
+        if not phonenumbers.is_valid_number(read):
+            continue
+        national = phonenumberutil.national_significant_number(read)
+        assert read.country_code is not None
+        assert bounds.may_be_valid(read.country_code, national), form
+        chars = sum(map(str.isalnum, form))
+        has_plus = any(p in form for p in bounds.plus)
+        assert chars >= (bounds.least if has_plus else bounds.least_national), form
+
+
+def test_may_be_valid_never_rejects_a_valid_number() -> None:
+    # Random national numbers of every length for every country code: whenever the library
+    # says valid, the union of the general patterns must agree.
+    bounds = phones._library()
+    rng = random.Random(5)
+    checked = valid = 0
+    for code in sorted(phonenumberutil.COUNTRY_CODE_TO_REGION_CODE):
+        for length in range(2, 18):
+            for _ in range(12):
+                national = str(rng.randint(1, 9)) + "".join(
+                    rng.choice("0123456789") for _ in range(length - 1)
+                )
+                number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+                checked += 1
+                if phonenumbers.is_valid_number(number):
+                    valid += 1
+                    assert bounds.may_be_valid(code, national), (code, national)
+    assert valid > 1000 and checked > 40000
+
+
+def test_examples_in_text_are_found_as_the_library_finds_them() -> None:
+    texts = [f"call {form} today" for form in EXAMPLES]
+    assert [phones.find(t) for t in texts] == [_library(t) for t in texts]
+    assert sum(bool(phones.find(t)) for t in texts) > len(texts) // 2
+
+
+def test_generated_texts_are_found_as_the_library_finds_them() -> None:
+    texts = _generated(seed=11, n=6000)
+    found = [phones.find(t) for t in texts]
+    assert found == [_library(t) for t in texts]
+    assert sum(map(bool, found)) > 500  # real numbers among the near misses
+
+
+def test_long_texts_are_found_as_the_library_finds_them() -> None:
+    # Several numbers and many near misses in one text: offsets and neighbours as in a log.
+    for seed in range(3):
+        text = "\n".join(_generated(seed=seed, n=400))
+        assert phones.find(text) == _library(text)
+
+
+def test_detector_examples_are_found_as_the_library_finds_them() -> None:
+    texts = [t for s in load_specs() for t in (*s.examples.positive, *s.examples.negative)]
+    assert [phones.find(t) for t in texts] == [_library(t) for t in texts]
+
+
+def test_the_matcher_gives_up_after_as_many_candidates_as_the_library() -> None:
+    # Candidates rejected before parsing count as failed tries, as the library counts them.
+    for tries in (1, 5, 30):
+        for failing in range(tries - 2, tries + 3):
+            text = ", ".join(["12"] * max(0, failing) + ["(415) 555-2671"])
+            expected = _library(text, max_tries=tries)
+            assert phones._matcher()(text, phones.PHONE_REGION, max_tries=tries) is not None
+            found = [
+                (m.start, m.end)
+                for m in phones._matcher()(text, phones.PHONE_REGION, max_tries=tries)
+            ]
+            assert found == expected
+
+
+def test_a_vanity_extension_label_is_read_as_the_library_reads_it() -> None:
+    # parse() reads "int" as digits (468): +290 8468 is a valid St Helena number.
+    text = "+290 8 int. 1"
+    assert phones.find(text) == _library(text) == [(0, 10)]
+    assert not phones.phone_shaped(text)  # the text-level test misses it, as it always did
+
+
+def test_phonenumbers_is_left_as_it_is() -> None:
+    phones.find("call (415) 555-2671")
+    assert vars(phonenumbermatcher)["is_valid_number"] is phonenumberutil.is_valid_number
+    matcher = phones._matcher()
+    library = phonenumbermatcher.PhoneNumberMatcher
+    assert matcher._parse_and_verify is not library._parse_and_verify
+    # The library's code runs, in a namespace of its own.
+    verify = matcher._parse_and_verify.__closure__  # the rebound function is a closure cell
+    assert verify is not None
+    rebound = next(c.cell_contents for c in verify if callable(c.cell_contents))
+    assert rebound.__code__ is library._parse_and_verify.__code__
+    assert rebound.__globals__ is not vars(phonenumbermatcher)
