@@ -25,6 +25,7 @@ from classifiers.filters import is_placeholder, shannon_entropy
 from classifiers.multiscan import (
     PatternScanner,
     Re2Sets,
+    char_offsets,
     make_scanner,
     re2_options,
     word_starts,
@@ -323,7 +324,7 @@ class DetectorEngine:
             return []
         chars = None
         if not ascii_text:
-            chars = _char_offsets(text, data, [o for _, sp in found for s in sp for o in s])
+            chars = char_offsets(text, data, [o for _, sp in found for s in sp for o in s])
         # Findings come out per regex, then per user, then per span: for any one span, users
         # keep their declared order, which is what overlap resolution breaks ties by.
         out: list[RawMatch] = []
@@ -797,19 +798,6 @@ def _encodable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
-
-
-def _char_offsets(text: str, data: bytes, offsets: Iterable[int]) -> dict[int, int]:
-    """Map UTF-8 byte offsets (at character boundaries) to ``str`` offsets in one pass."""
-    if len(data) == len(text):  # ASCII: bytes and characters coincide
-        return {o: o for o in offsets}
-    found: dict[int, int] = {}
-    last_byte = last_char = 0
-    for offset in sorted(set(offsets)):
-        last_char += len(data[last_byte:offset].decode("utf-8"))
-        last_byte = offset
-        found[offset] = last_char
-    return found
 
 
 # Context words are compared as runs of ASCII lower-case letters and digits: the text around a

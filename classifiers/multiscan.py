@@ -38,7 +38,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -507,4 +507,17 @@ def word_starts(words: Sequence[bytes], data: bytes, use_hyperscan: bool) -> lis
             found.append(at)
             at = data.find(word, at + 1)
     found.sort()
+    return found
+
+
+def char_offsets(text: str, data: bytes, offsets: Iterable[int]) -> dict[int, int]:
+    """Map UTF-8 byte offsets (at character boundaries) to ``str`` offsets in one pass."""
+    if len(data) == len(text):  # ASCII: bytes and characters coincide
+        return {o: o for o in offsets}
+    found: dict[int, int] = {}
+    last_byte = last_char = 0
+    for offset in sorted(set(offsets)):
+        last_char += len(data[last_byte:offset].decode("utf-8"))
+        last_byte = offset
+        found[offset] = last_char
     return found

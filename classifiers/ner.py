@@ -24,10 +24,12 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import re2
 
+from classifiers.multiscan import char_offsets
 from classifiers.spec import DetectorSpec
 
 if TYPE_CHECKING:
@@ -177,6 +179,71 @@ _PLACE_SOFT_CUES = (
 # (spec, text, start, end) -> a scored match, or None when filters reject it.
 Accept = Callable[[DetectorSpec, str, int, int], "RawMatch | None"]
 
+_UNANCHORED = re2._Anchor.UNANCHORED
+_ANCHOR_START = re2._Anchor.ANCHOR_START
+_NO_MATCH = (-1, -1)
+
+
+class _Encoded:
+    """A text encoded once for RE2's compiled programs, which the name rules run on it often.
+
+    google-re2's ``finditer``/``search`` on a ``str`` encode the whole text on every call and
+    build a match object per match: a few microseconds each, and ``_resolve_names`` makes about
+    nine calls per text. This calls the compiled program (``_regexp.Match``, as
+    ``engine._spans`` does; google-re2 is pinned) on bytes encoded once, with the wrapper's
+    loop for ``str``, and gives ``str`` offsets (tests compare the two on generated texts).
+    """
+
+    __slots__ = ("data", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode("utf-8")
+
+    def spans(self, regex: Any, group: int = 0) -> list[tuple[int, int]]:
+        """The ``str`` span of ``group`` in each match of ``regex.finditer(text)``."""
+        match = regex._regexp.Match
+        data = self.data
+        pos, stop = 0, len(data)
+        found: list[tuple[int, int]] = []
+        while True:
+            spans = match(_UNANCHORED, data, pos, stop)
+            whole = spans[0]
+            if whole == _NO_MATCH:
+                break
+            found.append(spans[group])
+            if pos == stop:
+                break
+            if pos == whole[1]:
+                # An empty match: the wrapper steps one character on (one UTF-8 sequence).
+                pos += 1
+                while pos < stop and data[pos] & 0xC0 == 0x80:
+                    pos += 1
+            else:
+                pos = whole[1]
+        if len(data) == len(self.text) or not found:
+            return found  # ASCII: byte offsets are character offsets
+        chars = char_offsets(self.text, data, [o for span in found for o in span if o >= 0])
+        return [(chars[a], chars[b]) if a >= 0 else (a, b) for a, b in found]
+
+    def groups(self, regex: Any, group: int = 0) -> list[tuple[int, int, str]]:
+        """(start, end, value) of ``group`` in each match, as ``spans``."""
+        text = self.text
+        return [(a, b, text[a:b]) for a, b in self.spans(regex, group)]
+
+
+def _search(regex: Any, text: str) -> bool:
+    """``regex.search(text) is not None``, without the wrapper's match object (see _Encoded)."""
+    data = text.encode("utf-8")
+    return bool(regex._regexp.Match(_UNANCHORED, data, 0, len(data))[0] != _NO_MATCH)
+
+
+def _match_end(regex: Any, text: str) -> int:
+    """Where ``regex.match(text)`` ends in ``text``; -1 when it does not match."""
+    data = text.encode("utf-8")
+    end = regex._regexp.Match(_ANCHOR_START, data, 0, len(data))[0][1]
+    return end if end < 0 or len(data) == len(text) else len(data[:end].decode("utf-8"))
+
 
 class NameFinder:
     """Runs the spaCy detectors (``engine: spacy``) over a batch of texts."""
@@ -210,7 +277,7 @@ class NameFinder:
     @staticmethod
     def clear_caches() -> None:
         """Forget the word tests' memoised answers (see ``DetectorEngine.clear_caches``)."""
-        for memo in (_plain, _english, _given):
+        for memo in (_plain, _english, _given, _candidate_word):
             memo.cache_clear()
 
     def find(self, texts: Sequence[str], accept: Accept) -> list[list[RawMatch]]:
@@ -263,7 +330,7 @@ class NameFinder:
                     and person is not None
                     and _given(value)
                     and value.lower() not in _common_words()
-                    and not _PLACE_BEFORE.search(cased[i][max(0, start - 12) : start])
+                    and not _search(_PLACE_BEFORE, cased[i][max(0, start - 12) : start])
                 ):
                     # One word that is a given name, with no place word before it: "Why is
                     # Mette so late?" (the model reads unknown single names as places).
@@ -339,63 +406,64 @@ def _resolve_names(
       the model called that occurrence a place.
     """
     folded = text.casefold()  # RE2's (?i) folds as casefold does: cue tests on it are exact
+    encoded = _Encoded(text)
     if place is not None:
-        strong = (_PLACE_CUED,) if any(c in folded for c in _PLACE_CUES) else ()
+        strong = (_PLACE_CUED,) if any(map(folded.__contains__, _PLACE_CUES)) else ()
         for regex in (*strong, _countries()):
-            for m in regex.finditer(text):
-                start, end = m.span(1)
+            for start, end in encoded.spans(regex, 1):
                 for key in [k for k in spans if k[0] < end and start < k[1]]:
                     del spans[key]
                 spans[(start, end)] = ("GPE", place)
         # (The cheap substring tests skip most texts: each RE2 call costs some microseconds.)
         has_digit = any(d in text for d in "0123456789")
-        soft = (_PLACE_CUED_SOFT,) if any(c in folded for c in _PLACE_SOFT_CUES) else ()
+        soft = (_PLACE_CUED_SOFT,) if any(map(folded.__contains__, _PLACE_SOFT_CUES)) else ()
         for regex in (*soft, _PLACE_POSTCODE) if has_digit else soft:
-            for m in regex.finditer(text):
-                _soft_place(text, m.start(1), m.end(1), spans, place)
+            for start, end in encoded.spans(regex, 1):
+                _soft_place(text, start, end, spans, place)
     coordinated = " and " in text or " & " in text or " or " in text
-    for m in _FIRM.finditer(text) if coordinated else ():
-        for key in [k for k in spans if m.start() <= k[0] and k[1] <= m.end()]:
+    for m_start, m_end in encoded.spans(_FIRM) if coordinated else ():
+        for key in [k for k in spans if m_start <= k[0] and k[1] <= m_end]:
             del spans[key]
     firms: list[tuple[int, int]] = []
-    for m in _TRIPLE.finditer(text) if coordinated else ():
-        before, after = text[max(0, m.start() - 12) : m.start()], text[m.end() : m.end() + 30]
+    for m_start, m_end in encoded.spans(_TRIPLE) if coordinated else ():
+        before, after = text[max(0, m_start - 12) : m_start], text[m_end : m_end + 30]
         next_word = after.split(maxsplit=1)[0].lower() if after.strip() else ""
         if (
-            _FIRM_BEFORE.search(before)
-            or _FIRM_AFTER.search(after)
+            _search(_FIRM_BEFORE, before)
+            or _search(_FIRM_AFTER, after)
             or (after[:1] == " " and next_word in _NOT_PERSON_LAST)
-            or (_LINE_START.search(before) and _LINE_END.search(after))
+            or (_search(_LINE_START, before) and _search(_LINE_END, after))
         ):
-            firms.append(m.span())
-            for key in [k for k in spans if m.start() <= k[0] and k[1] <= m.end()]:
+            firms.append((m_start, m_end))
+            for key in [k for k in spans if m_start <= k[0] and k[1] <= m_end]:
                 del spans[key]
     speakers = [
-        m
-        for m in (_SPEAKER.finditer(text) if ":" in text else ())
-        if _given(m.group(1)) or not _is_word(m.group(1))
+        (start, end)
+        for start, end, word in (encoded.groups(_SPEAKER, 1) if ":" in text else ())
+        if _given(word) or not _is_word(word)
     ]
     if len(speakers) >= 2:  # a dialogue: "Megan: Remember me?\nRandy: ..."
-        for m in speakers:
-            start, end = m.span(1)
+        for start, end in speakers:
             for key in [k for k in spans if k[0] < end and start < k[1]]:
                 del spans[key]
             spans[(start, end)] = ("PERSON", person)
     cued = "name" in folded or "dear" in folded or "call" in folded or "signed by" in folded
-    for m in _CUED.finditer(text) if cued else ():  # every cue holds one of these words
-        start, end = m.span(1)
+    for start, end in encoded.spans(_CUED, 1) if cued else ():  # every cue holds one of these
         for key in [k for k in spans if k[0] < end and start < k[1]]:
             del spans[key]
         spans[(start, end)] = ("PERSON", person)
-    _lone_names(text, spans, person)
-    for m in _NAME_RUN.finditer(text):
-        _free_full_name(text, m.start(), m.group(0), spans, person)
-    for m in _LIST.finditer(text) if coordinated else ():
+    _lone_names(encoded, spans, person)
+    for start, _, run in encoded.groups(_NAME_RUN):
+        _free_full_name(text, start, run, spans, person)
+    for m_start, m_end, listed in encoded.groups(_LIST) if coordinated else ():
         # Coordinated words are alike: when most are people, the rest are people too.
-        if any(a < m.end() and m.start() < b for a, b in firms):
+        if any(a < m_end and m_start < b for a, b in firms):
             continue
-        items = [i.span() for i in _ITEM.finditer(m.group(0))]
-        items = [(a + m.start(), b + m.start()) for a, b in items if m.group(0)[a:b] not in _AND]
+        items = [
+            (a + m_start, b + m_start)
+            for a, b, item in _Encoded(listed).groups(_ITEM)
+            if item not in _AND
+        ]
         people = [
             k
             for k in items
@@ -420,10 +488,9 @@ def _resolve_names(
         if label != "PERSON" and text[key[0] : key[1]] in known:
             spans[key] = ("PERSON", person)
     taken = sorted(spans)
-    for m in _WORD_RUN.finditer(text):
-        if m.group(0) not in known:
+    for start, end, run in encoded.groups(_WORD_RUN):
+        if run not in known:
             continue
-        start, end = m.span()
         if any(a < end and start < b for a, b in taken):
             continue
         spans[(start, end)] = ("PERSON", person)
@@ -468,15 +535,15 @@ def _soft_place(
 
 
 def _lone_names(
-    text: str, spans: dict[tuple[int, int], tuple[str, DetectorSpec]], person: DetectorSpec
+    text: _Encoded, spans: dict[tuple[int, int], tuple[str, DetectorSpec]], person: DetectorSpec
 ) -> None:
     """Single words the text marks as people (a title, a relative, a verb of speech)."""
-    for m in _NAME_BEFORE.finditer(text):
-        if not _plain(m.group(1)):
-            _replace(spans, m.start(1), m.end(1), "PERSON", person)
-    for m in _NAME_AFTER.finditer(text):
-        if _given(m.group(1)):
-            _replace(spans, m.start(1), m.end(1), "PERSON", person)
+    for start, end, word in text.groups(_NAME_BEFORE, 1):
+        if not _plain(word):
+            _replace(spans, start, end, "PERSON", person)
+    for start, end, word in text.groups(_NAME_AFTER, 1):
+        if _given(word):
+            _replace(spans, start, end, "PERSON", person)
 
 
 def _free_full_name(
@@ -535,21 +602,29 @@ def _cased(text: str) -> str:
     English words, with their regular endings ("sentenced", "bots"), and parts of addresses
     of the web ("www.example.com") are left alone.
     """
-    if not text.islower() or len(_LOWER_WORD.findall(text)) < 3:
+    if not text.islower():
+        return text
+    words = _Encoded(text).groups(_LOWER_WORD)
+    if len(words) < 3:
         return text  # a label and a value ("pesel 44051401458") is no sentence to read
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    def shown(m: Any) -> str:
-        word: str = m.group(0)
-        if (
+    parts: list[str] = []
+    last = 0
+    for start, end, word in words:
+        if not (
             word in STOP_WORDS
-            or text[m.start() - 1 : m.start()] in _WEB
-            or (text[m.end() : m.end() + 1] in _WEB)
+            or text[start - 1 : start] in _WEB
+            or (text[end : end + 1] in _WEB)
+            or _english(word)
+            or not _name_shaped(word)
         ):
-            return word
-        return word if _english(word) or not _name_shaped(word) else _title(word)
-
-    out = _LOWER_WORD.sub(shown, text)
+            parts += (text[last:start], _title(word))
+            last = end
+    if not parts:
+        return text
+    parts.append(text[last:])
+    out = "".join(parts)
     return out if len(out) == len(text) else text
 
 
@@ -568,7 +643,6 @@ def _windows(text: str) -> list[tuple[int, int]]:
     the same F1 as whole texts (0.820); with 2 words 63k, 0.0003 lower, and 8 more names differ.
     """
     words: list[tuple[int, int]] = []
-    starts: list[int] = []
     runs: list[list[int]] = []  # [first word, last word]
     if text.islower():
         return []
@@ -576,9 +650,8 @@ def _windows(text: str) -> list[tuple[int, int]]:
         if not _candidate(text, m.start(), m.group(0)):
             continue
         if not words:
-            words = [w.span() for w in _WORD.finditer(text)]
-            starts = [a for a, _ in words]
-        i = bisect_right(starts, m.start()) - 1
+            words = list(map(re.Match.span, _WORD.finditer(text)))
+        i = bisect_right(words, m.start(), key=itemgetter(0)) - 1
         first, last = max(0, i - _CONTEXT), min(len(words) - 1, i + _CONTEXT)
         if runs and first <= runs[-1][1] + 1:
             runs[-1][1] = max(runs[-1][1], last)
@@ -665,14 +738,31 @@ def _candidate(text: str, start: int, word: str) -> bool:
     middle of a sentence a capitalised word is kept even so ("in Reading", "London", which
     the English index holds).
     """
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    if word.lower() in STOP_WORDS:
-        return False
-    if not _plain(word):
-        return True
+    kind = _candidate_word(word)
+    if kind is not None:
+        return kind
     before = text[max(0, start - 8) : start].rstrip(" \t\"'([")
     return bool(before) and before[-1] not in ".!?:\n"
+
+
+@lru_cache(maxsize=1 << 16)  # pure: a word's answer never changes
+def _candidate_word(word: str) -> bool | None:
+    """``_candidate`` as far as the word decides: never a function word, always a word that
+    is no plain English word, and a plain word only inside a sentence (None).
+
+    Memoised: a text's capitalised words repeat (names, headings), and every one is tested.
+    """
+    if word.lower() in _stop_words():
+        return False
+    return None if _plain(word) else True
+
+
+@cache
+def _stop_words() -> frozenset[str]:
+    """spaCy's English stop words (imported on first use: spaCy is slow to import)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 def _split(text: str, size: int) -> Iterable[tuple[int, str]]:
@@ -788,12 +878,16 @@ def _plain(word: str) -> bool:
 def _english(low: str) -> bool:
     """A lower-case word in the English index, as written or with a regular ending removed
     ("tales", "accounting", "shipped")."""
-    words, open_words = _common_words(), _open_words()
-    return low in words or any(
-        low.endswith(end) and (stem in words or stem in open_words or stem[:-1] in words)
-        for end in _ENDINGS
-        for stem in (low[: -len(end)],)  # "shipped": "shipp", then "ship"
-    )
+    words = _common_words()
+    if low in words:
+        return True
+    open_words = _open_words()
+    for end in _ENDINGS:
+        if low.endswith(end):
+            stem = low[: -len(end)]  # "shipped": "shipp", then "ship"
+            if stem in words or stem in open_words or stem[:-1] in words:
+                return True
+    return False
 
 
 @lru_cache(maxsize=1 << 16)  # pure: a word's answer never changes
@@ -837,13 +931,32 @@ def _readable(text: str) -> str:
     was trained on clean news text and reads ">Ella" as one token.
     """
     out = text
-    if _SHOUTED.search(out):
-        out = _SHOUTED.sub(lambda m: _title(m.group(0)), out)
+    shouted = _Encoded(out).groups(_SHOUTED)
+    if shouted:
+        out = _rewrite(out, [(a, b, _title(word)) for a, b, word in shouted])
         if len(out) != len(text):
             out = text
-    if _QUOTED.search(out):
-        out = _QUOTED.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), out)
+    quoted = _Encoded(out).spans(_QUOTED)
+    if quoted:
+        # A quote marker at a line start becomes spaces; the line break before it (the
+        # pattern's group 1, or the text's start) stays.
+        edits = []
+        for a, b in quoted:
+            kept = "\n" if out[a] == "\n" else ""
+            edits.append((a, b, kept + " " * (b - a - len(kept))))
+        out = _rewrite(out, edits)
     return out
+
+
+def _rewrite(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """``text`` with each (start, end) span, in order and apart, replaced by its string."""
+    parts: list[str] = []
+    last = 0
+    for start, end, new in edits:
+        parts += (text[last:start], new)
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _title(word: str) -> str:
@@ -854,10 +967,10 @@ def _title(word: str) -> str:
 def _trim_entity(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop a title, a trailing possessive and surrounding punctuation that spaCy keeps."""
     value = text
-    title = _TITLES.match(value)
-    if title is not None and title.end() < len(value):
-        start += title.end()
-        value = value[title.end() :]
+    title = _match_end(_TITLES, value)
+    if 0 <= title < len(value):
+        start += title
+        value = value[title:]
     if "\n" in value.strip():  # a name does not run across lines ("Jane Doe\nDOB")
         cut = value.index("\n", len(value) - len(value.lstrip()))
         end -= len(value) - cut
@@ -907,7 +1020,11 @@ def _plausible_person(value: str) -> bool:
     return not (len(words) == 1 and value.isupper() and len(value) <= 4)
 
 
+_NOT_IN_NAMES = frozenset("@/\\:=_<>{}|#")
+
+
 def _plausible_name(value: str) -> bool:
-    if any(ch.isdigit() or ch in "@/\\:=_<>{}|#" for ch in value):
+    # (str methods mapped over the characters: no Python frame per character)
+    if not _NOT_IN_NAMES.isdisjoint(value) or any(map(str.isdigit, value)):
         return False
-    return sum(ch.isalpha() for ch in value) >= 2 and value[:1].isupper()
+    return sum(map(str.isalpha, value)) >= 2 and value[:1].isupper()

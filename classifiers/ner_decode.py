@@ -27,6 +27,10 @@ validity rules are those of ``ner.pyx`` for documents with no preset entities an
 boundaries (Begin needs a next token and no whitespace token, Unit no whitespace token, Out no
 open entity, In a next token and the open entity's label, Last the open entity's label).
 
+The tokens' vectors (the model's ``tok2vec``) are computed by ``_Embed``: thinc's layers, the
+same products and numpy calls, without thinc's bookkeeping, once its vectors have matched thinc's
+bit for bit when the model is loaded.
+
 ``Decoder.supported`` is False for any model or pipeline not of that shape (other pipes before
 ``ner``, beam search, no upper layer, a feature count other than 3, maxout with fewer than 2
 pieces, unseen classes, moves of a label without In and Last): ``entities`` then runs spaCy's
@@ -51,6 +55,15 @@ Entity = tuple[int, int, str]  # start and end character offsets, label
 # was built with: other BLAS libraries sum in other orders, and a last-bit difference could
 # turn a tie the other way.
 _BLIS = NumpyOps(use_blis=True)
+# What the decoder reads of each token besides the model's features: whether it is whitespace
+# (no entity starts there) and its character offset and length.
+_TOKEN_ATTRS = ("IS_SPACE", "IDX", "LENGTH")
+# The layers of the small English model's token embedding, in depth-first order (see _Embed).
+_EMBED_LAYERS = (
+    "extract_features", "list2ragged", *("ints-getitem", "hashembed") * 4,
+    "maxout", "layernorm", "dropout", "ragged2list",
+    *("expand_window", "maxout", "layernorm", "dropout") * 4, "list2array", "linear",
+)  # fmt: skip
 
 
 class Decoder:
@@ -64,6 +77,9 @@ class Decoder:
             return
         model = self.ner.model
         self.tok2vec = model.get_ref("tok2vec")
+        self.embed = _Embed.of(self.tok2vec)
+        if self.embed is not None and not self.embed.agrees(nlp, self.tok2vec):
+            self.embed = None
         self.lower = model.get_ref("lower")
         upper = model.get_ref("upper")
         self.n_hidden = self.lower.get_dim("nO")
@@ -116,17 +132,22 @@ class Decoder:
             yield from self._batch(docs)
 
     def _batch(self, docs: list[Any]) -> Iterator[list[Entity]]:
-        from spacy.attrs import IS_SPACE
-
         lengths = [len(doc) for doc in docs]
         n = sum(lengths)
         if n == 0:
             yield from ([] for _ in docs)
             return
-        tokvecs = self.tok2vec.predict(docs)
+        if self.embed is not None:
+            tokvecs, attrs = self.embed.predict(docs, lengths)
+        else:
+            tokvecs = self.tok2vec.predict(docs)
+            attrs = np.concatenate([doc.to_array(_TOKEN_ATTRS) for doc in docs])
+        # Each token's character offsets in its document (Span.start_char and end_char).
+        token_starts = attrs[:, 1].tolist()
+        token_ends = (attrs[:, 1] + attrs[:, 2]).tolist()
+        space = attrs[:, 0].astype(bool)
         # (tokens + 1, features, hidden * pieces); row 0 is the padding of each feature.
         table = self.lower.predict(tokvecs).reshape(n + 1, 3, -1)
-        space = np.concatenate([doc.to_array(IS_SPACE) for doc in docs if len(doc)]).astype(bool)
         ends = np.cumsum(lengths)
         last = np.zeros(n, dtype=bool)
         last[ends[np.array(lengths) > 0] - 1] = True
@@ -152,7 +173,7 @@ class Decoder:
             choose_in.append(choice)
         closed_list = closed.tolist()
         start = 0
-        for doc, length in zip(docs, lengths, strict=True):
+        for length in lengths:
             end = start + length
             found: list[Entity] = []
             t = following[start]
@@ -160,8 +181,7 @@ class Decoder:
                 move = closed_list[t]
                 label = self.labels[move]
                 if self.kinds[move] == _UNIT:
-                    span = doc[t - start : t + 1 - start]
-                    found.append((span.start_char, span.end_char, label))
+                    found.append((token_starts[t], token_ends[t], label))
                     t = following[t + 1]
                     continue
                 first, k = t, self.label_index[label]  # Begin
@@ -175,8 +195,7 @@ class Decoder:
                     if not stays:
                         break
                     t += 1
-                span = doc[first - start : t + 1 - start]
-                found.append((span.start_char, span.end_char, label))
+                found.append((token_starts[first], token_ends[t], label))
                 t = following[t + 1]
             yield found
             start = end
@@ -201,6 +220,119 @@ class Decoder:
     def _open_prefers_in(self, table: Any, row: int, first: int) -> Any:
         unmaxed = (table[row, 0] + table[first, 1] + table[row - 1, 2])[None, :]
         return self._prefers_in(self._scores(unmaxed))[0]
+
+
+class _Embed:
+    """The model's token embedding (its ``tok2vec``), computed as thinc computes it, leaner.
+
+    The same products on the same arrays, the same numpy calls in the same order; what goes is
+    thinc's bookkeeping around them, about a quarter of the embedding's CPU time on pii-dev's
+    windows: the arg-max of each maxout (only needed to learn), the mean each layer norm
+    computes twice, arrays split per document and joined again between layers, and the
+    features read from each document in a second pass for the decoder's whitespace test. The
+    maxout is taken with ``np.maximum`` (ties give the same value; only a zero's sign could
+    differ, which no later sum or comparison sees). Used only for the architecture of spaCy's
+    small English pipelines (``_EMBED_LAYERS``), and only once it has given bit for bit thinc's
+    own output on sample documents (``agrees``); otherwise thinc's ``predict`` runs.
+    """
+
+    def __init__(self, layers: list[Any], pad: int) -> None:
+        from spacy.attrs import IDS
+
+        # The features, then the decoder's token attributes, read in one pass per document.
+        self.columns = [IDS[name] for name in (*layers[0].attrs["columns"], *_TOKEN_ATTRS)]
+        self.n_features = len(layers[0].attrs["columns"])
+        self.tables = [
+            (column, hashembed.attrs["seed"], hashembed.get_param("E"))
+            for column, hashembed in enumerate(layers[3:10:2])  # after getters of columns 0-3
+        ]
+        self.hash_ops = layers[3].ops
+        self.mix = _MaxoutNorm(layers[10], layers[11])
+        self.pad = pad
+        self.convolutions = [_MaxoutNorm(layers[k + 1], layers[k + 2]) for k in (14, 18, 22, 26)]
+        self.window_ops = layers[14].ops
+        self.linear = layers[31]
+
+    @classmethod
+    def of(cls, tok2vec: Any) -> _Embed | None:
+        """This for ``tok2vec`` when it has the known architecture; else None."""
+        nodes = list(tok2vec.walk(order="dfs_pre"))
+        layers = [node for node in nodes if not node.layers]
+        pads = [node.attrs.get("pad") for node in nodes if node.name.startswith("with_array(")]
+        if tuple(node.name for node in layers) != _EMBED_LAYERS or pads[:2] != [0, 0]:
+            return None
+        residuals = [node for node in nodes if node.name.startswith("residual(")]
+        if sum(")>>" not in node.name for node in residuals) != 4 or len(pads) != 3:
+            return None
+        getters = layers[2:10:2]
+        columns = [(slice(0, None), k) for k in range(4)]  # every row, column k
+        if [g.attrs.get("index") for g in getters] != columns:
+            return None
+        if any(layers[k].attrs.get("window_size") != 1 for k in (14, 18, 22, 26)):
+            return None
+        if any(not isinstance(node.ops, NumpyOps) for node in layers):
+            return None
+        return cls(layers, pads[2])
+
+    def agrees(self, nlp: Any, tok2vec: Any) -> bool:
+        """The same vectors as thinc's forward, bit for bit, on a few documents."""
+        texts = ["Hello, I am Jane Doe.", "Maika van de Noort\n\nflew to ESPOO", "x", "  ", "ok"]
+        docs = [nlp.make_doc(text) for text in texts]
+        expected = tok2vec.predict(docs)
+        got, _ = self.predict(docs, [len(doc) for doc in docs])
+        return bool(
+            expected.dtype == got.dtype
+            and expected.shape == got.shape
+            and np.array_equal(expected.view("u4"), got.view("u4"))
+        )
+
+    def predict(self, docs: list[Any], lengths: list[int]) -> tuple[Any, Any]:
+        """The vectors of all tokens of ``docs`` (n, width), and their ``_TOKEN_ATTRS`` (n, 3)."""
+        features = np.concatenate([doc.to_array(self.columns) for doc in docs])
+        ops = self.hash_ops
+        embedded = [
+            ops.gather_add(table, ops.hash(ops.as_contig(features[:, column]), seed) % len(table))
+            for column, seed, table in self.tables
+        ]
+        mixed = self.mix(np.hstack(embedded))
+        # The convolutions read the documents one after another with ``pad`` zero rows before,
+        # between and after them (thinc's ``with_array(pad=...)``).
+        sizes = [size for size in lengths if size]
+        n, pad = len(mixed), self.pad
+        rows = np.arange(n) + pad * np.repeat(np.arange(1, len(sizes) + 1), sizes)
+        X = np.zeros((n + pad * (len(sizes) + 1), mixed.shape[1]), dtype=mixed.dtype)
+        X[rows] = mixed
+        for convolution in self.convolutions:
+            X = X + convolution(self.window_ops.seq2col(X, 1))
+        return self.linear.predict(X[rows]), features[:, self.n_features :]
+
+
+class _MaxoutNorm:
+    """thinc's ``Maxout >> LayerNorm`` in prediction, as described for ``_Embed``."""
+
+    def __init__(self, maxout: Any, norm: Any) -> None:
+        self.ops = maxout.ops
+        self.n_out, self.n_pieces = maxout.get_dim("nO"), maxout.get_dim("nP")
+        W = maxout.get_param("W")
+        self.W = self.ops.reshape2f(W, self.n_out * self.n_pieces, maxout.get_dim("nI"))
+        self.b = self.ops.reshape1f(maxout.get_param("b"), self.n_out * self.n_pieces)
+        self.G, self.beta = norm.get_param("G"), norm.get_param("b")
+
+    def __call__(self, X: Any) -> Any:
+        Y = self.ops.gemm(X, self.W, trans2=True)
+        Y += self.b
+        pieces = Y.reshape(len(Y), self.n_out, self.n_pieces)
+        best = pieces[:, :, 0].copy()
+        for p in range(1, self.n_pieces):
+            np.maximum(best, pieces[:, :, p], out=best)
+        # LayerNorm: numpy's mean and var, the mean computed once and passed to var.
+        mu = best.mean(axis=1, keepdims=True)
+        var = best.var(axis=1, keepdims=True, mean=mu) + 1e-08
+        out = best - mu
+        out *= var ** (-1.0 / 2.0)
+        out *= self.G
+        out += self.beta
+        return out
 
 
 def _supported(nlp: Any, ner: Any) -> bool:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+import random
+from typing import Any
 
+import pytest
+import re2
+
+from classifiers import ner
 from classifiers.engine import DetectorEngine
 from classifiers.ner import (
     _cased,
+    _Encoded,
+    _match_end,
     _pieces,
     _plausible_person,
     _readable,
+    _search,
     _trim_entity,
     _windows,
 )
@@ -254,3 +262,101 @@ def test_filler_in_lower_case_text_is_no_name() -> None:
     engine = DetectorEngine.builtin()
     text = "born on 1990-01-02 and then " + "y" * 40 + " was typed by the cat"
     assert not [m for m in engine.analyze(text) if m.type == "PERSON"]
+
+
+def _generated(n: int, seed: int) -> list[str]:
+    """Short texts of letters (ASCII, accented, astral, case-folding oddities), cues, capitals,
+    quote markers, digits and line breaks: what the rules' patterns look for, in any order."""
+    rng = random.Random(seed)
+    parts = [
+        *"aAzZ éÉßẞİ\u0131\u017fK.,:;?!>|\n\t-'\u201907",
+        "Mr ", "mr. ", "my name is ", "Dear ", " and ",
+        "Ana ", "Dias", "İSTANBUL", "ESPOO ", "> ", "\n> ", "???", "ǅ", "\U0001d400", "Ω",
+        "lives in ", "flew to ", "said ", "www.", "yyyy", "patricia ", "desrosiers ", "Sweden",
+        "Smith & Sons", "Jones, Mitchell and Williams", "Megan: ", "name? ",
+    ]  # fmt: skip
+    texts = ["", " ", "\n", "x"]
+    for _ in range(n):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(1, 30)))
+        texts.append(text.lower() if rng.random() < 0.2 else text)
+    return texts
+
+
+_PATTERNS = [
+    ("_PLACE_CUED", 0), ("_PLACE_CUED", 1), ("_PLACE_CUED_SOFT", 1), ("_PLACE_POSTCODE", 1),
+    ("_FIRM", 0), ("_TRIPLE", 0), ("_SPEAKER", 1), ("_CUED", 1), ("_NAME_RUN", 0), ("_LIST", 0),
+    ("_ITEM", 0), ("_WORD_RUN", 0), ("_NAME_BEFORE", 1), ("_NAME_AFTER", 1), ("_LOWER_WORD", 0),
+    ("_SHOUTED", 0), ("_QUOTED", 0), ("_QUOTED", 1), ("_LINE_START", 0),
+]  # fmt: skip
+
+
+def test_encoded_text_finds_what_re2_finditer_finds() -> None:
+    """The rules call RE2's compiled programs on bytes: the same spans as google-re2's own
+    ``finditer`` on the ``str``, multi-byte characters and empty matches included."""
+    regexes: list[tuple[Any, int]] = [(getattr(ner, name), group) for name, group in _PATTERNS]
+    regexes += [(ner._countries(), 1), (re2.compile(r"\b|x*"), 0)]  # empty matches
+    texts = _generated(1500, seed=1)
+    assert sum(not t.isascii() for t in texts) > 500
+    found = 0
+    for text in texts:
+        encoded = _Encoded(text)
+        for regex, group in regexes:
+            expected = [m.span(group) for m in regex.finditer(text)]
+            assert encoded.spans(regex, group) == expected, (text, regex.pattern)
+            found += len(expected)
+        for regex in (ner._FIRM_BEFORE, ner._FIRM_AFTER, ner._LINE_END, ner._PLACE_BEFORE):
+            assert _search(regex, text) is (regex.search(text) is not None)
+        title = ner._TITLES.match(text)
+        assert _match_end(ner._TITLES, text) == (title.end() if title else -1)
+    assert found > 10_000
+
+
+def _readable_with_sub(text: str) -> str:
+    """``_readable`` as written with google-re2's ``sub`` (the reference)."""
+    out = text
+    if ner._SHOUTED.search(out):
+        out = ner._SHOUTED.sub(lambda m: ner._title(m.group(0)), out)
+        if len(out) != len(text):
+            out = text
+    if ner._QUOTED.search(out):
+        out = ner._QUOTED.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), out)
+    return out
+
+
+def _cased_with_sub(text: str) -> str:
+    """``_cased`` as written with google-re2's ``sub`` (the reference)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    if not text.islower() or len(ner._LOWER_WORD.findall(text)) < 3:
+        return text
+
+    def shown(m: Any) -> str:
+        word: str = m.group(0)
+        web = ner._WEB
+        if (
+            word in STOP_WORDS
+            or text[m.start() - 1 : m.start()] in web
+            or text[m.end() : m.end() + 1] in web
+        ):
+            return word
+        return word if ner._english(word) or not ner._name_shaped(word) else ner._title(word)
+
+    out = ner._LOWER_WORD.sub(shown, text)
+    return out if len(out) == len(text) else text
+
+
+def test_rewritten_texts_are_those_of_re2_sub() -> None:
+    texts = _generated(4000, seed=2)
+    assert sum(_readable(t) != t for t in texts) > 1000
+    assert sum(_cased(t) != t for t in texts) > 100
+    for text in texts:
+        assert _readable(text) == _readable_with_sub(text), text
+        assert _cased(text) == _cased_with_sub(text), text
+
+
+def test_word_memos_are_cleared_between_passes() -> None:
+    """Benchmarks time every pass as a first one: the word tests' memos are emptied."""
+    assert _windows("We will meet Ana Dias in Reading tomorrow")
+    assert ner._candidate_word.cache_info().currsize
+    ner.NameFinder.clear_caches()
+    assert not ner._candidate_word.cache_info().currsize

