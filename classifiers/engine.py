@@ -660,7 +660,9 @@ def _reach(regex: str, window: int) -> _Reach | None:
     import re._constants as sre  # type: ignore[import-not-found]
     import re._parser as sre_parse  # type: ignore[import-not-found]
 
-    if "[:" in regex or "\\p" in regex or "\\P" in regex:
+    # POSIX and Unicode classes, and "{,n}" (a repeat to Python, literal text to RE2), are read
+    # differently by the two parsers.
+    if "[:" in regex or "\\p" in regex or "\\P" in regex or "{," in regex:
         return None
     try:
         tree = sre_parse.parse(regex)

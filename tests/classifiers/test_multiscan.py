@@ -363,6 +363,7 @@ def test_a_region_starts_where_no_match_can_straddle() -> None:
         (r"(?i:key)[ =]+[a-f]{4}", None, b"", b""),  # unbounded: no reach
         (r"\p{L}{2,5}", None, b"", b""),  # Unicode classes: not read
         (r"[[:alpha:]]{3}", None, b"", b""),  # POSIX classes: not read
+        (r"a{,3}b", None, b"", b""),  # a repeat to Python, literal text to RE2: not read
         (r"(?i)tok_[a-f\s]{8}", 12, b"TOKtokABCDEF\t\n\f\r ", b"gG\x0b"),
     ],
 )
