@@ -24,12 +24,12 @@ without any street word need a unit, a postal tail or an address word nearby to 
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import re2
 
+from classifiers.multiscan import EncodedText
 from classifiers.spec import DetectorSpec
 
 if TYPE_CHECKING:
@@ -248,7 +248,7 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
     """Character spans of the street addresses in ``text``, longest first where they overlap."""
     if not _has_digit(text):
         return []
-    doc = _Doc(text)
+    doc = EncodedText(text)
     candidates: list[tuple[int, int]] = []
     # Cores of several kinds often end at the same place ("6750 Koskikatu 25" as a street
     # word with an ending and as a bare name and number): their tails are the same.
@@ -286,60 +286,7 @@ def _has_digit(text: str) -> bool:
     )
 
 
-_UNANCHORED = re2._Anchor.UNANCHORED
-_ANCHORED = re2._Anchor.ANCHOR_START
 _NO_SPAN = (-1, -1)
-
-
-class _Doc:
-    """A text encoded to UTF-8 once, matched with RE2's compiled programs directly.
-
-    google-re2's ``str`` API encodes the whole text again at every call and counts characters
-    from its start to turn a position into a byte offset: the grammar's anchored matches at
-    each candidate's end made one long text quadratic. Here the text is encoded once and byte
-    offsets map to characters through one table, built only for non-ASCII texts. The calls
-    are the ones the ``str`` API makes (same program, same text, same start), so the matches
-    are the same.
-    """
-
-    __slots__ = ("_starts", "data", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.data = text.encode("utf-8")
-        # Byte offset of each character (and of the end), for non-ASCII texts only.
-        self._starts: list[int] | None = None
-        if len(self.data) != len(text):
-            self._starts = [i for i, b in enumerate(self.data) if b & 0xC0 != 0x80]
-            self._starts.append(len(self.data))
-
-    def byte(self, char: int) -> int:
-        return char if self._starts is None else self._starts[char]
-
-    def char(self, offset: int) -> int:
-        return offset if self._starts is None else bisect_left(self._starts, offset)
-
-    def chars(self, span: tuple[int, int]) -> tuple[int, int]:
-        return self.char(span[0]), self.char(span[1])
-
-    def finditer(self, regex: Any) -> Iterator[tuple[tuple[int, int], ...]]:
-        """Byte spans of the groups of each match, as ``regex.finditer(text)`` finds them."""
-        match, data = regex._regexp.Match, self.data
-        pos, stop = 0, len(data)
-        while True:
-            spans = match(_UNANCHORED, data, pos, stop)
-            if spans[0] == _NO_SPAN:
-                return
-            yield spans
-            if pos == stop:
-                return
-            # After an empty match, step over one character, as the str API does.
-            pos = self.byte(self.char(pos) + 1) if pos == spans[0][1] else spans[0][1]
-
-    def match(self, regex: Any, char: int) -> tuple[tuple[int, int], ...] | None:
-        """Byte spans of ``regex.match(text, char)``'s groups, or None."""
-        spans = regex._regexp.Match(_ANCHORED, self.data, self.byte(char), len(self.data))
-        return None if spans[0] == _NO_SPAN else spans
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
@@ -359,7 +306,7 @@ def _drop_full_stop(text: str, start: int, end: int) -> int:
     return end
 
 
-def _extend(doc: _Doc, end: int) -> tuple[int, bool]:
+def _extend(doc: EncodedText, end: int) -> tuple[int, bool]:
     """Extend over a unit and tail parts; True when a unit or a postal code was found."""
     evidence = False
     m = doc.match(_UNIT, end)

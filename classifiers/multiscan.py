@@ -38,7 +38,8 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -521,3 +522,84 @@ def char_offsets(text: str, data: bytes, offsets: Iterable[int]) -> dict[int, in
         last_byte = offset
         found[offset] = last_char
     return found
+
+
+_UNANCHORED = re2._Anchor.UNANCHORED
+_ANCHOR_START = re2._Anchor.ANCHOR_START
+_NO_SPAN = (-1, -1)
+
+
+class EncodedText:
+    """A text encoded to UTF-8 once, matched with RE2's compiled programs directly.
+
+    google-re2's ``str`` API encodes the whole text again at every call, builds a match object
+    per match and counts characters from the text's start to turn a position into a byte
+    offset: the address grammar's anchored matches at each candidate's end made one long text
+    quadratic, and the name rules make some ten calls per text. Here the text is encoded once;
+    the calls are the ones the ``str`` API makes (same program, same text, same start, the
+    same step over one character after an empty match), so the matches are the same (google-re2
+    is pinned in pyproject.toml; tests compare the two). Byte offsets map to characters through
+    a table of character starts, built on first use and only for non-ASCII texts.
+    """
+
+    __slots__ = ("_starts", "ascii", "data", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode("utf-8")
+        self.ascii = len(self.data) == len(text)
+        self._starts: list[int] | None = None
+
+    def _table(self) -> list[int]:
+        """Byte offset of each character, and of the end."""
+        if self._starts is None:
+            self._starts = [i for i, b in enumerate(self.data) if b & 0xC0 != 0x80]
+            self._starts.append(len(self.data))
+        return self._starts
+
+    def byte(self, char: int) -> int:
+        return char if self.ascii else self._table()[char]
+
+    def char(self, offset: int) -> int:
+        return offset if self.ascii else bisect_left(self._table(), offset)
+
+    def chars(self, span: tuple[int, int]) -> tuple[int, int]:
+        return self.char(span[0]), self.char(span[1])
+
+    def finditer(self, regex: Any) -> Iterator[tuple[tuple[int, int], ...]]:
+        """Byte spans of the groups of each match, as ``regex.finditer(text)`` finds them."""
+        match, data = regex._regexp.Match, self.data
+        pos, stop = 0, len(data)
+        while True:
+            spans = match(_UNANCHORED, data, pos, stop)
+            if spans[0] == _NO_SPAN:
+                return
+            yield spans
+            if pos == stop:
+                return
+            if pos == spans[0][1]:
+                # After an empty match, step over one character (one UTF-8 sequence).
+                pos += 1
+                while pos < stop and data[pos] & 0xC0 == 0x80:
+                    pos += 1
+            else:
+                pos = spans[0][1]
+
+    def match(self, regex: Any, char: int) -> tuple[tuple[int, int], ...] | None:
+        """Byte spans of ``regex.match(text, char)``'s groups, or None."""
+        spans = regex._regexp.Match(_ANCHOR_START, self.data, self.byte(char), len(self.data))
+        return None if spans[0] == _NO_SPAN else spans
+
+    def spans(self, regex: Any, group: int = 0) -> list[tuple[int, int]]:
+        """The ``str`` span of ``group`` in each match of ``regex.finditer(text)`` ((-1, -1)
+        where the group took no part)."""
+        found = [spans[group] for spans in self.finditer(regex)]
+        if self.ascii or not found:
+            return found  # ASCII: byte offsets are character offsets
+        chars = char_offsets(self.text, self.data, [o for span in found for o in span if o >= 0])
+        return [(chars[a], chars[b]) if a >= 0 else (a, b) for a, b in found]
+
+    def groups(self, regex: Any, group: int = 0) -> list[tuple[int, int, str]]:
+        """(start, end, value) of ``group`` in each match, as ``spans``."""
+        text = self.text
+        return [(a, b, text[a:b]) for a, b in self.spans(regex, group)]

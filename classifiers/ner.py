@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import re2
 
-from classifiers.multiscan import char_offsets
+from classifiers.multiscan import EncodedText
 from classifiers.spec import DetectorSpec
 
 if TYPE_CHECKING:
@@ -184,56 +184,8 @@ _ANCHOR_START = re2._Anchor.ANCHOR_START
 _NO_MATCH = (-1, -1)
 
 
-class _Encoded:
-    """A text encoded once for RE2's compiled programs, which the name rules run on it often.
-
-    google-re2's ``finditer``/``search`` on a ``str`` encode the whole text on every call and
-    build a match object per match: a few microseconds each, and ``_resolve_names`` makes about
-    nine calls per text. This calls the compiled program (``_regexp.Match``, as
-    ``engine._spans`` does; google-re2 is pinned) on bytes encoded once, with the wrapper's
-    loop for ``str``, and gives ``str`` offsets (tests compare the two on generated texts).
-    """
-
-    __slots__ = ("data", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.data = text.encode("utf-8")
-
-    def spans(self, regex: Any, group: int = 0) -> list[tuple[int, int]]:
-        """The ``str`` span of ``group`` in each match of ``regex.finditer(text)``."""
-        match = regex._regexp.Match
-        data = self.data
-        pos, stop = 0, len(data)
-        found: list[tuple[int, int]] = []
-        while True:
-            spans = match(_UNANCHORED, data, pos, stop)
-            whole = spans[0]
-            if whole == _NO_MATCH:
-                break
-            found.append(spans[group])
-            if pos == stop:
-                break
-            if pos == whole[1]:
-                # An empty match: the wrapper steps one character on (one UTF-8 sequence).
-                pos += 1
-                while pos < stop and data[pos] & 0xC0 == 0x80:
-                    pos += 1
-            else:
-                pos = whole[1]
-        if len(data) == len(self.text) or not found:
-            return found  # ASCII: byte offsets are character offsets
-        chars = char_offsets(self.text, data, [o for span in found for o in span if o >= 0])
-        return [(chars[a], chars[b]) if a >= 0 else (a, b) for a, b in found]
-
-    def groups(self, regex: Any, group: int = 0) -> list[tuple[int, int, str]]:
-        """(start, end, value) of ``group`` in each match, as ``spans``."""
-        text = self.text
-        return [(a, b, text[a:b]) for a, b in self.spans(regex, group)]
-
-
 def _search(regex: Any, text: str) -> bool:
-    """``regex.search(text) is not None``, without the wrapper's match object (see _Encoded)."""
+    """``regex.search(text) is not None``, without the wrapper's match object (see EncodedText)."""
     data = text.encode("utf-8")
     return bool(regex._regexp.Match(_UNANCHORED, data, 0, len(data))[0] != _NO_MATCH)
 
@@ -406,7 +358,7 @@ def _resolve_names(
       the model called that occurrence a place.
     """
     folded = text.casefold()  # RE2's (?i) folds as casefold does: cue tests on it are exact
-    encoded = _Encoded(text)
+    encoded = EncodedText(text)
     if place is not None:
         strong = (_PLACE_CUED,) if any(map(folded.__contains__, _PLACE_CUES)) else ()
         for regex in (*strong, _countries()):
@@ -461,7 +413,7 @@ def _resolve_names(
             continue
         items = [
             (a + m_start, b + m_start)
-            for a, b, item in _Encoded(listed).groups(_ITEM)
+            for a, b, item in EncodedText(listed).groups(_ITEM)
             if item not in _AND
         ]
         people = [
@@ -535,7 +487,7 @@ def _soft_place(
 
 
 def _lone_names(
-    text: _Encoded, spans: dict[tuple[int, int], tuple[str, DetectorSpec]], person: DetectorSpec
+    text: EncodedText, spans: dict[tuple[int, int], tuple[str, DetectorSpec]], person: DetectorSpec
 ) -> None:
     """Single words the text marks as people (a title, a relative, a verb of speech)."""
     for start, end, word in text.groups(_NAME_BEFORE, 1):
@@ -604,7 +556,7 @@ def _cased(text: str) -> str:
     """
     if not text.islower():
         return text
-    words = _Encoded(text).groups(_LOWER_WORD)
+    words = EncodedText(text).groups(_LOWER_WORD)
     if len(words) < 3:
         return text  # a label and a value ("pesel 44051401458") is no sentence to read
     from spacy.lang.en.stop_words import STOP_WORDS
@@ -931,12 +883,12 @@ def _readable(text: str) -> str:
     was trained on clean news text and reads ">Ella" as one token.
     """
     out = text
-    shouted = _Encoded(out).groups(_SHOUTED)
+    shouted = EncodedText(out).groups(_SHOUTED)
     if shouted:
         out = _rewrite(out, [(a, b, _title(word)) for a, b, word in shouted])
         if len(out) != len(text):
             out = text
-    quoted = _Encoded(out).spans(_QUOTED)
+    quoted = EncodedText(out).spans(_QUOTED)
     if quoted:
         # A quote marker at a line start becomes spaces; the line break before it (the
         # pattern's group 1, or the text's start) stays.

@@ -121,12 +121,13 @@ def test_two_addresses_in_one_text() -> None:
     ],
 )
 def test_byte_matching_gives_the_str_api_spans(text: str) -> None:
-    """``_Doc`` encodes once and maps offsets; the matches are google-re2's ``str`` ones."""
+    """``EncodedText`` encodes once and maps offsets; the matches are google-re2's ``str`` ones."""
     import re2
 
-    from classifiers.address import _CORES, _TAIL, _UNIT, _Doc
+    from classifiers.address import _CORES, _TAIL, _UNIT
+    from classifiers.multiscan import EncodedText
 
-    doc = _Doc(text)
+    doc = EncodedText(text)
     for regex in [r for _, r in _CORES] + [re2.compile(r"x*"), re2.compile(r"\p{L}*")]:
         expected = [[m.span(g) for g in range(regex.groups + 1)] for m in regex.finditer(text)]
         got = [[doc.chars(s) if s != (-1, -1) else s for s in m] for m in doc.finditer(regex)]

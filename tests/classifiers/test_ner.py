@@ -10,9 +10,9 @@ import re2
 
 from classifiers import ner
 from classifiers.engine import DetectorEngine
+from classifiers.multiscan import EncodedText
 from classifiers.ner import (
     _cased,
-    _Encoded,
     _match_end,
     _pieces,
     _plausible_person,
@@ -299,7 +299,7 @@ def test_encoded_text_finds_what_re2_finditer_finds() -> None:
     assert sum(not t.isascii() for t in texts) > 500
     found = 0
     for text in texts:
-        encoded = _Encoded(text)
+        encoded = EncodedText(text)
         for regex, group in regexes:
             expected = [m.span(group) for m in regex.finditer(text)]
             assert encoded.spans(regex, group) == expected, (text, regex.pattern)
