@@ -75,7 +75,7 @@ def _has_placeholder_word(value: str, low: str) -> bool:
 
 
 class PublishedKey(BaseModel):
-    """A credential its vendor published in its own documentation or sources, and where."""
+    """A credential its vendor or owner published on purpose (documentation, sources), and where."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
