@@ -280,14 +280,16 @@ class DetectorEngine:
         if not text:
             return []
         data = text.encode("utf-8")
-        hits = self.scanner.scan(data)
+        scanner = self.scanner
+        hits = scanner.scan(data)
         ascii_text = len(data) == len(text)  # byte offsets are character offsets
-        deferred = self.scanner.deferred if ascii_text else frozenset()
         woken: set[int] = set()  # deferred patterns that occur, with a context word of theirs
-        if deferred:
-            finder, wakes, sets = self._wakers
+        if ascii_text and scanner.deferred:
+            finder, wakes, sets = self._wakers_cache or self._wakers
             if len(data) < _SHORT_TEXT:  # the word gate below decides
-                hits = sorted({*hits, *sets.hits(data)})
+                more = sets.hits(data)
+                if more:
+                    hits = sorted({*hits, *more})
             else:
                 woken = {i for k in finder.scan(_folded_ascii(text)) for i in wakes[k]}
                 if woken:
@@ -533,11 +535,16 @@ def _blank(text: str, spans: Iterable[RawMatch]) -> str:
 
 def _has_digits(text: str, least: int) -> bool:
     """Whether ``text`` has ``least`` digits (``str.isdigit``, as libphonenumber reads them)."""
-    # Ten passes in C over the text instead of a Python test per character; other scripts'
-    # digits are counted (``str.isdigit`` mapped in C) only when the ASCII ones are not enough.
-    if sum(map(text.count, "0123456789")) >= least:
+    # The ASCII digits counted in C (UTF-8 encodes every other character with bytes >= 0x80,
+    # so the bytes deleted are exactly the text's ASCII digits); other scripts' digits are
+    # counted (``str.isdigit`` mapped in C) only when the ASCII ones are not enough.
+    data = text.encode("utf-8")
+    if len(data) - len(data.translate(None, _ASCII_DIGITS)) >= least:
         return True
     return not text.isascii() and sum(map(str.isdigit, text)) >= least
+
+
+_ASCII_DIGITS = b"0123456789"
 
 
 def _compile(spec: DetectorSpec) -> list[_Compiled]:

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from classifiers.engine import DetectorEngine, RawMatch, load_specs
-from classifiers.multiscan import HyperscanScanner, Re2Scanner, hyperscan_available, make_scanner
+from classifiers.multiscan import (
+    HyperscanScanner,
+    Re2Scanner,
+    _literal_free,
+    hyperscan_available,
+    make_scanner,
+)
 from classifiers.spec import DetectorSpec
 
 SPECS = load_specs()
@@ -80,13 +86,57 @@ def test_patterns_hyperscan_rejects_are_searched_with_re2() -> None:
 
 
 def test_scanner_reports_each_pattern_once_in_order() -> None:
-    regexes = [r"\bab+c\b", r"x{1,900}y", r"\d{3}-\d{4}", r"nothere"]
+    regexes = [r"\babb*c\b", r"x{1,900}y", r"\d{3}-\d{4}", r"nothere"]
     hs = make_scanner(regexes, "hyperscan")
     data = b"zz abbbc 555-1234 xxy abc 555-9999"
     assert hs.scan(data) == [0, 1, 2]  # pattern 1 is too large for Hyperscan: RE2 finds it
-    assert isinstance(hs, HyperscanScanner) and hs.rejected == [1]
+    # Pattern 2 holds no literal of two bytes: an RE2 set finds it too.
+    assert isinstance(hs, HyperscanScanner) and hs.rejected == [1, 2]
     assert Re2Scanner(regexes).scan(data) == [0, 1, 2]
     assert hs.scan(b"") == []
+
+
+@pytest.mark.parametrize(
+    ("regex", "free"),
+    [
+        (r"\b\d{3}-\d{2}-\d{4}\b", True),  # one-byte literals only
+        (r"(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}\b", True),
+        (r"\bAKIA[0-9A-Z]{16}\b", False),
+        (r"(?i)\bbc1[02-9ac-hj-np-z]{11,71}\b", False),  # case-insensitive literal
+        (r"(?:ghp|gho)_[A-Za-z0-9]{36}", False),  # every branch holds one
+        (r"(?:ghp_|x)[A-Za-z0-9]{36}", True),  # the "x" branch holds none
+        (r"(?:ab)?\d+", True),  # an optional literal is in no match of some
+        (r"(?:ab){1,3}\d", False),
+        (r"\p{Lu}\d{8}", False),  # read differently by the two parsers: offered to Hyperscan
+    ],
+)
+def test_patterns_without_a_literal_are_searched_with_re2(regex: str, free: bool) -> None:
+    assert _literal_free(regex) is free
+    if hyperscan_available():
+        scanner = make_scanner([regex, r"PRD-\d+"], "hyperscan")
+        assert isinstance(scanner, HyperscanScanner)
+        assert scanner.rejected == ([0] if free else [])
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed")
+def test_literal_free_patterns_occur_as_re2_says() -> None:
+    """An RE2 set, not Hyperscan, tells whether literal-free patterns occur: the same answers."""
+    import re2
+
+    regexes = [r"\b\d{3}-\d{2}-\d{4}\b", r"(?i)\b[STFG]\d{7}[A-Z]\b", r"\bAKIA[0-9A-Z]{16}\b"]
+    scanner = make_scanner(regexes, "hyperscan")
+    texts = [
+        "ssn 123-45-6789",
+        "S1234567D",
+        "s1234567d é",
+        "AKIAABCDEFGHIJKLMNOP",
+        "1234-56-789",
+        "",
+    ]
+    for text in texts:
+        data = text.encode()
+        expected = [i for i, r in enumerate(regexes) if re2.search(r, data)]
+        assert scanner.scan(data) == expected, text
 
 
 def test_engine_pickles_without_compiled_state() -> None:
@@ -172,10 +222,11 @@ def test_patterns_hyperscan_misses_on_a_probe_are_searched_with_re2(tmp_path: Pa
 
 def test_patterns_hyperscan_refuses_are_found_without_compiling_each_alone() -> None:
     # An embedded end anchor is refused by Hyperscan's parser: found by halving the set.
-    regexes = [r"\bab+c\b", r"(?:k[0-9]+(?:\n|$)){2,}", r"\d{3}-\d{4}", r"zz\d"]
+    regexes = [r"\babb*c\b", r"(?:kk[0-9]+(?:\n|$)){2,}", r"\d{3}-\d{4}", r"zz\d"]
     hs = make_scanner(regexes, "hyperscan")
-    assert isinstance(hs, HyperscanScanner) and hs.rejected == [1]
-    data = b"abbc 555-1234 k1\nk2"
+    # Pattern 2 holds no literal of two bytes: never offered to Hyperscan.
+    assert isinstance(hs, HyperscanScanner) and hs.rejected == [1, 2]
+    data = b"abbc 555-1234 kk1\nkk2"
     assert hs.scan(data) == Re2Scanner(regexes).scan(data) == [0, 1, 2]
 
 
