@@ -9,7 +9,6 @@ from libphonenumber and names from spaCy, loaded lazily and batched with ``nlp.p
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from classifiers.multiscan import (
     Re2Sets,
     char_offsets,
     make_scanner,
+    python_parse,
     re2_options,
     word_starts,
 )
@@ -665,15 +665,9 @@ def _reach(regex: str, window: int) -> _Reach | None:
     POSIX classes, unbounded repeats) returns None and the regex is searched whole.
     """
     import re._constants as sre  # type: ignore[import-not-found]
-    import re._parser as sre_parse  # type: ignore[import-not-found]
 
-    # POSIX and Unicode classes, and "{,n}" (a repeat to Python, literal text to RE2), are read
-    # differently by the two parsers.
-    if "[:" in regex or "\\p" in regex or "\\P" in regex or "{," in regex:
-        return None
-    try:
-        tree = sre_parse.parse(regex)
-    except (re.error, OverflowError, RecursionError):
+    tree = python_parse(regex)
+    if tree is None:
         return None
     longest = tree.getwidth()[1]
     if longest >= sre.MAXREPEAT:

@@ -127,6 +127,23 @@ def _too_large(regex: str) -> bool:
     return False
 
 
+def python_parse(regex: str) -> Any | None:
+    """Python's ``re`` parse tree of an RE2 pattern (RE2 has no parse API), or None.
+
+    None where the two parsers read the pattern differently (POSIX and Unicode classes, and
+    "{,n}", a repeat to Python but literal text to RE2) or Python's does not take it.
+    """
+    import re
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    if "[:" in regex or "\\p" in regex or "\\P" in regex or "{," in regex:
+        return None
+    try:
+        return sre_parse.parse(regex)
+    except (re.error, OverflowError, RecursionError):
+        return None
+
+
 # Hyperscan looks for the literal strings a pattern's matches must hold and runs the rest of
 # the pattern only around them; a pattern with no such literal of two bytes or more (digit and
 # letter shapes such as \b\d{3}-\d{2}-\d{4}\b, most national ids) keeps its automata running
@@ -147,15 +164,10 @@ def _literal_free(regex: str) -> bool:
     branch's literal). Syntax the two parsers read differently, or that Python's does not
     take, answers False: the pattern is offered to Hyperscan as any other.
     """
-    import re
     import re._constants as sre  # type: ignore[import-not-found]
-    import re._parser as sre_parse  # type: ignore[import-not-found]
 
-    if "[:" in regex or "\\p" in regex or "\\P" in regex or "{," in regex:
-        return False
-    try:
-        tree = sre_parse.parse(regex)
-    except (re.error, OverflowError, RecursionError):
+    tree = python_parse(regex)
+    if tree is None:
         return False
 
     def longest(items: Any) -> int:
