@@ -24,6 +24,7 @@ without any street word need a unit, a postal tail or an address word nearby to 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -172,6 +173,38 @@ _CORE_PATTERNS: tuple[tuple[str, str], ...] = (
 _OPTIONS = re2.Options()
 _OPTIONS.max_mem = 64 << 20
 _CORES = [(kind, re2.compile(p, _OPTIONS)) for kind, p in _CORE_PATTERNS]
+_core_set_lock = threading.Lock()
+_core_set_match: Callable[[bytes], list[int]] | None = None
+
+
+def _core_kinds(data: bytes) -> list[int]:
+    """Indices into ``_CORES`` of the cores that match somewhere in ``data``, ascending.
+
+    Most texts with a digit hold no core at all, and each search through the binding has a
+    fixed cost: one pass of an RE2 set of the same eight patterns says which kinds occur, and
+    only those are searched for their matches. The set runs the same patterns, with the same
+    options, in the same engine, so it reports exactly the patterns a search would find (a set
+    match does not depend on leftmost-first order, only on whether a match exists). RE2 cannot
+    fall back to its NFA for a set, so its DFA never gives up on a long text (it empties its
+    cache and goes on); a memory budget too small for it makes ``Compile`` raise instead, here,
+    at build time. Built on first use: compiling costs about 25 ms.
+    """
+    global _core_set_match
+    match = _core_set_match
+    if match is None:
+        with _core_set_lock:
+            match = _core_set_match
+            if match is None:
+                core_set = re2.Set.SearchSet(_OPTIONS)
+                for _, pattern in _CORE_PATTERNS:
+                    core_set.Add(pattern)
+                core_set.Compile()
+                # The compiled set's own Match (google-re2 pinned in pyproject.toml), as
+                # multiscan.Re2Sets does: the wrapper adds a Python call per text.
+                match = _core_set_match = core_set._set.Match
+    return sorted(match(data))
+
+
 # The named group each kind's _keep reads (its index in the compiled program; 0: none).
 _CORE_GROUPS = {
     kind: next(
@@ -179,6 +212,7 @@ _CORE_GROUPS = {
     )
     for kind, regex in _CORES
 }
+_CORE_KINDS = [(kind, regex, _CORE_GROUPS[kind]) for kind, regex in _CORES]
 _WEAK = frozenset(w.lower() for w in WEAK_SUFFIXES) - {s.lower() for s in STRONG_SUFFIXES}
 _WEAK_ENDINGS = frozenset(WEAK_ENDINGS)
 _WEAK_AFTER = frozenset(WEAK_AFTER_WORDS)
@@ -203,15 +237,42 @@ _SEGMENT = (
     rf"(?:{_CITYW}(?: {_CITYW}){{0,4}}(?:,? [A-Z]{{2,3}}\b)?(?: {_POSTAL})?"
     rf"|{_POSTAL}(?: {_CITYW}){{0,3}}|[A-Z]{{2,3}}\b(?: {_POSTAL})?)"
 )
-_TAIL = re2.compile(
-    rf"(?:[ \t]*(?:\n[ \t>|?]*)?(?:,[ \t]*(?:\n[ \t>|?]*)?)?)(?P<seg>{_SEGMENT})", _LONGEST
-)
+_TAIL_GAP = r"(?:[ \t]*(?:\n[ \t>|?]*)?(?:,[ \t]*(?:\n[ \t>|?]*)?)?)"
+# One tail part, the segment as a group (the grammar as written; ``_extend`` runs ``_TAIL_END``).
+_TAIL = re2.compile(rf"{_TAIL_GAP}(?P<seg>{_SEGMENT})", _LONGEST)
+# The same without the capture group: the match alone is found by RE2's DFA, where a group
+# takes a second pass. The segment is the match from its first byte outside ``_GAP`` (see
+# ``_GAP``), so the group is not needed.
+_TAIL_END = re2.compile(rf"{_TAIL_GAP}(?:{_SEGMENT})", _LONGEST)
 # A tail that ends at a line end or sentence end: capitalised words are only a city when
-# nothing but punctuation follows them on the line.
+# nothing but punctuation follows them on the line (``_ends_part`` reads it by hand).
 _SEG_END = re2.compile(r"[ \t]*(?:[.!?;:,)]|$|\n)")
 _HAS_POSTAL = re2.compile(rf"(?:^|[ ,]){_POSTAL}")
 _LABEL = re2.compile(r"\p{L}[\p{L} -]{0,20}:")
 _MAX_TAIL = 5
+# Necessary conditions that spare most RE2 calls in ``_extend`` (each costs about a
+# microsecond, mostly in the binding, where the answer is usually no). A unit or a tail part
+# (``_UNIT``, ``_TAIL``) opens with a run of characters from ``_GAP`` (spaces, tabs, commas,
+# line breaks and the quote marks > | ?), then the unit word, "#", "box" or the segment, whose
+# first character is never in ``_GAP``: so it starts at the first character after the whole
+# run, and that character must be able to start it. For a unit: "#", or the first two letters
+# of a unit word (as written, lower- or upper-case: ``_alt``) or of "box" in any case
+# ((?i:box): RE2 folds no other character to b or o), all ASCII. For a segment
+# (``_SEGMENT``): an upper-case ASCII letter (the ASCII part of \p{Lu}), an ASCII digit, "("
+# or the first letter of a particle; a non-ASCII character may be upper-case: there the
+# pattern decides.
+_GAP = frozenset(b" \t,\n>|?")
+_UNIT_HEADS = frozenset(
+    {v[:2].encode() for w in UNITS for v in (w, w.lower(), w.upper())}
+    | {b + o for b in (b"b", b"B") for o in (b"o", b"O")}
+)
+_SEGMENT_FIRST = frozenset(
+    set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789(") | {p.encode()[0] for p in PARTICLES}
+)
+_LABEL_BYTES = 4 * 21 + 1
+_BLANKS = frozenset(b" \t")
+_PART_ENDS = frozenset(b".!?;:,)\n")
+_ASCII_DIGITS = b"0123456789"
 _INTRO = re2.compile(
     r"(?i)(?:\baddress(?:es)?\b[ \t]*(?:is|:|-)?[ \t]*|\b(?:address(?:es)?|lives?|lived|living|"
     r"located|resides?|ship|send|sent|deliver|drops? (?:you |me )?off|moved|return|station|"
@@ -220,6 +281,26 @@ _INTRO = re2.compile(
 )
 _WORDS = re2.compile(r"\p{L}+")
 _ADDRESS_WORDS = frozenset(ADDRESS_WORDS)
+# The compiled programs' own Match (google-re2 pinned in pyproject.toml), called with the
+# arguments the ``str`` API passes them (see ``EncodedText``): the wrapper encodes its text and
+# builds a match object at each call, which cost more than the match itself on these short
+# anchored searches.
+_UNANCHORED = re2._Anchor.UNANCHORED
+_ANCHOR_START = re2._Anchor.ANCHOR_START
+_ANCHOR_BOTH = re2._Anchor.ANCHOR_BOTH
+_NO_SPAN = (-1, -1)
+_UNIT_MATCH = _UNIT._regexp.Match
+_TAIL_END_MATCH = _TAIL_END._regexp.Match
+_LABEL_MATCH = _LABEL._regexp.Match
+_HAS_POSTAL_MATCH = _HAS_POSTAL._regexp.Match
+_INTRO_MATCH = _INTRO._regexp.Match
+_YEAR_MATCH = _YEAR._regexp.Match
+
+
+def _fullmatch(match: Callable[..., Any], value: str) -> bool:
+    """``regex.fullmatch(value) is not None``, given the regex's compiled ``Match``."""
+    data = value.encode()
+    return bool(match(_ANCHOR_BOTH, data, 0, len(data))[0] != _NO_SPAN)
 
 
 class AddressFinder:
@@ -244,34 +325,74 @@ class AddressFinder:
         return out
 
 
+class _Text(EncodedText):
+    """``EncodedText`` that maps the offsets of a short text by encoding or decoding its prefix.
+
+    ``EncodedText`` builds a table of character starts with a Python step per byte; a
+    non-ASCII text with a few candidates needs a handful of offsets, which C-speed slices give
+    for less in a short text. The mapping is the same (the offsets are character boundaries:
+    RE2 matches whole UTF-8 sequences); long texts keep the table.
+    """
+
+    __slots__ = ()
+
+    def byte(self, char: int) -> int:
+        if self.ascii:
+            return char
+        if len(self.data) > _SHORT_TEXT:
+            return super().byte(char)
+        return len(self.text[:char].encode())
+
+    def char(self, offset: int) -> int:
+        if self.ascii:
+            return offset
+        if len(self.data) > _SHORT_TEXT:
+            return super().char(offset)
+        return len(self.data[:offset].decode())
+
+
+_SHORT_TEXT = 2048
+
+
 def find_addresses(text: str) -> list[tuple[int, int]]:
     """Character spans of the street addresses in ``text``, longest first where they overlap."""
     if not _has_digit(text):
         return []
-    doc = EncodedText(text)
+    doc = _Text(text)
     candidates: list[tuple[int, int]] = []
+    # An identical span found again (by a core of another kind) cannot change what is kept:
+    # the first copy is kept or overlapped, and the copy then overlaps it; so it is not judged.
+    accepted: set[tuple[int, int]] = set()
     # Cores of several kinds often end at the same place ("6750 Koskikatu 25" as a street
     # word with an ending and as a bare name and number): their tails are the same.
     tails: dict[int, tuple[int, bool]] = {}
-    for kind, regex in _CORES:
-        group = _CORE_GROUPS[kind]
+    chars = None if doc.ascii else doc.chars  # ASCII: byte offsets are character offsets
+    for index in _core_kinds(doc.data):
+        kind, regex, group = _CORE_KINDS[index]
         for spans in doc.finditer(regex):
-            start, end = doc.chars(spans[0])
-            if start == end:
+            core_start, core_end = spans[0] if chars is None else chars(spans[0])
+            if core_start == core_end:
                 continue
-            core = text[start:end]
             word = ""
             if group and spans[group] != _NO_SPAN:
-                word_start, word_end = doc.chars(spans[group])
+                word_start, word_end = spans[group] if chars is None else chars(spans[group])
                 word = text[word_start:word_end]
-            start, end = _strip(text, start, end)
+            start, end = _strip(text, core_start, core_end)
             tail = tails.get(end)
             if tail is None:
                 tail = tails[end] = _extend(doc, end)
             end, evidence = tail
             end = _drop_full_stop(text, start, end)
+            span = (start, end)
+            if start < end and span in accepted:
+                continue
+            # The core from its first letter or digit (``_strip`` found it: ``start``).
+            core = text[start if start < core_end else core_start : core_end].strip()
             if _keep(kind, core, word, text, start, end, evidence):
-                candidates.append((start, end))
+                candidates.append(span)
+                accepted.add(span)
+    if len(candidates) < 2:
+        return candidates
     kept: list[tuple[int, int]] = []
     for start, end in sorted(candidates, key=lambda s: (s[0] - s[1], s[0])):
         if all(end <= a or start >= b for a, b in kept):
@@ -281,12 +402,10 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
 
 def _has_digit(text: str) -> bool:
     """``any(c.isdigit() for c in text)``, with ten passes in C for the ASCII digits first."""
-    return any(d in text for d in "0123456789") or (
-        not text.isascii() and any(c.isdigit() for c in text)
+    # ``map`` over C methods: no Python frame per character or digit.
+    return any(map(text.__contains__, "0123456789")) or (
+        not text.isascii() and any(map(str.isdigit, text))
     )
-
-
-_NO_SPAN = (-1, -1)
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
@@ -308,60 +427,100 @@ def _drop_full_stop(text: str, start: int, end: int) -> int:
 
 def _extend(doc: EncodedText, end: int) -> tuple[int, bool]:
     """Extend over a unit and tail parts; True when a unit or a postal code was found."""
+    # Byte offsets throughout, with the compiled programs' own Match (as ``EncodedText``):
+    # the same calls as ``doc.match`` and ``_HAS_POSTAL.search(segment)``, without a
+    # character-to-byte mapping or a new encoding of the segment at each step. Each call is
+    # skipped where a necessary condition of its pattern fails (see ``_GAP``).
+    data = doc.data
+    stop = len(data)
+    pos = doc.byte(end)
     evidence = False
-    m = doc.match(_UNIT, end)
-    if m is not None:
-        end, evidence = doc.char(m[0][1]), True
+    first = _skip_gap(data, pos, stop)
+    if data[first : first + 2] in _UNIT_HEADS or data[first : first + 1] == b"#":
+        spans = _UNIT_MATCH(_ANCHOR_START, data, pos, stop)
+        if spans[0] != _NO_SPAN:
+            pos, evidence = spans[0][1], True
+            first = _skip_gap(data, pos, stop)
     for _ in range(_MAX_TAIL):
-        m = doc.match(_TAIL, end)
-        if m is None:
+        # A segment is not empty and starts outside the gap: ``first`` is where it starts.
+        if first == stop or (data[first] < 0x80 and data[first] not in _SEGMENT_FIRST):
             break
-        seg_start, seg_end = doc.chars(m[1])
-        if doc.match(_LABEL, seg_start):  # "Mobile: ...", "E-mail:": the next field
+        spans = _TAIL_END_MATCH(_ANCHOR_START, data, pos, stop)
+        if spans[0] == _NO_SPAN:
             break
-        seg = doc.text[seg_start:seg_end]
+        seg_start, seg_end = first, spans[0][1]
+        # "Mobile: ...", "E-mail:": the next field. A label is at most 21 characters (4 bytes
+        # each at most) and a colon, and a colon byte is never inside a multi-byte character.
+        if data.find(b":", seg_start, seg_start + _LABEL_BYTES) >= 0 and (
+            _LABEL_MATCH(_ANCHOR_START, data, seg_start, stop)[0] != _NO_SPAN
+        ):
+            break
+        segment = data[seg_start:seg_end]
+        # Every postal-code form has an ASCII digit (RE2's \d): no digit, no postal code.
+        postal = len(segment.translate(None, _ASCII_DIGITS)) != len(segment) and (
+            _HAS_POSTAL_MATCH(_UNANCHORED, segment, 0, len(segment))[0] != _NO_SPAN
+        )
         # The part must end the line or the sentence; else it is the next sentence's words.
-        tail_end = doc.char(m[0][1])
-        if not doc.match(_SEG_END, tail_end) and _HAS_POSTAL.search(seg) is None:
+        if not postal and not _ends_part(data, seg_end, stop):
             break
-        if _HAS_POSTAL.search(seg):
-            evidence = True
-        end = tail_end
-    return end, evidence
+        evidence = evidence or postal
+        pos = seg_end
+        first = _skip_gap(data, pos, stop)
+    return doc.char(pos), evidence
+
+
+def _ends_part(data: bytes, pos: int, stop: int) -> bool:
+    """Whether ``_SEG_END`` matches at ``pos``: ``[ \t]*`` then a stop, a line break or the end.
+
+    Written out because an RE2 call costs more, here, than the few bytes it reads. The same
+    language: the blanks it skips are all of them (a blank is no stop), and without (?m) RE2's
+    $ is the end of the text only.
+    """
+    while pos < stop and data[pos] in _BLANKS:
+        pos += 1
+    return pos == stop or data[pos] in _PART_ENDS
+
+
+def _skip_gap(data: bytes, pos: int, stop: int) -> int:
+    """The first offset from ``pos`` whose byte is not in ``_GAP`` (``stop`` if none)."""
+    while pos < stop and data[pos] in _GAP:
+        pos += 1
+    return pos
 
 
 def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evidence: bool) -> bool:
-    """Whether a core (``word``: its suffix, ending or after-word group) makes an address."""
-    core = core[next((i for i, c in enumerate(core) if c.isalnum()), 0) :].strip()
+    """Whether a core (``word``: its suffix, ending or after-word group) makes an address.
+
+    ``core``: the core's text from its first letter or digit, stripped.
+    """
     if kind in ("pobox", "military", "corner"):
         return True
     if kind == "suffix":
         suffix = word.lower()
         number = core.split(" ", 1)[0].rstrip(",")
-        if suffix in _WEAK or _YEAR.fullmatch(number):
+        if suffix in _WEAK or _fullmatch(_YEAR_MATCH, number):
             return evidence or _address_words(text, start)
         return True
-    if not any(c.isdigit() for c in core):
+    if not _has_digit(core):
         return False
-
-    def strong() -> bool:  # evaluated last: the address-word test costs the most
-        return evidence or _address_words(text, start)
-
+    # Below, ``evidence or _address_words(...)`` comes last: the address-word test costs most.
     if kind == "ending":
-        street = core.split()[-2] if len(core.split()) > 1 else core
+        words = core.split()
+        street = words[-2] if len(words) > 1 else core
         if street[:1].islower():  # "upgrade 2": lower-case streets only where an address is said
-            return strong()
-        return word.lower() not in _WEAK_ENDINGS or strong()
+            return evidence or _address_words(text, start)
+        return word.lower() not in _WEAK_ENDINGS or evidence or _address_words(text, start)
     if kind == "prefix":
         # "Via Tasso 129" stands alone; "via email 3 times" is a preposition and a count.
-        return core[:1].isupper() or core[:1].isdigit() or strong()
+        return core[:1].isupper() or core[:1].isdigit() or evidence or _address_words(text, start)
     if kind == "after":
-        return word.lower() not in _WEAK_AFTER or strong()
+        return word.lower() not in _WEAK_AFTER or evidence or _address_words(text, start)
     # "bare": no street word at all, so a unit or postal code, or a phrase that introduces an
     # address right before it ("lives at", "the address is", "ship to")
-    return (evidence and end - start > len(core) + 3) or _INTRO.search(
-        text[max(0, start - 48) : start]
-    ) is not None
+    if evidence and end - start > len(core) + 3:
+        return True
+    window = text[max(0, start - 48) : start].encode()
+    return bool(_INTRO_MATCH(_UNANCHORED, window, 0, len(window))[0] != _NO_SPAN)
 
 
 def _address_words(text: str, start: int) -> bool:
