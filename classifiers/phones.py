@@ -4,7 +4,7 @@
 leniency=VALID)`` returns. On typical text nearly every candidate the matcher tries (digit
 groups of dates, amounts, ids, and the pieces it splits them into) is invalid, and proving it
 is what costs: ``parse``, then ``is_valid_number``, which for country code 1 tries the
-metadata of each of NANPA's 25 regions in turn. Two bounds derived from the metadata at load
+metadata of each of NANPA's 25 regions in turn. Three bounds derived from the metadata at load
 time (never from hand-written lists) settle most candidates without that work:
 
 - too few characters: a valid number's national significant number has one of the lengths
@@ -14,10 +14,20 @@ time (never from hand-written lists) settle most candidates without that work:
   adds (bounded from the rule). A candidate with fewer digits and letters than the shortest
   valid number needs, and fewer still without a plus sign, is never parsed;
 - not shaped like any region's numbers: ``is_valid_number`` holds only if the national number
-  fully matches the general pattern of a region of its country code that allows its length.
-  One regex, the union of those patterns, rejects the rest before the library's region search.
+  fully matches the general pattern of a region of its country code that allows its length,
+  and the pattern of one of that region's number types (fixed line, mobile, toll free...) that
+  allows it too. One regex, the union over regions of both, rejects the rest before the
+  library's region search.
+- read as a home number: a candidate of ASCII digits and plain separators only (no plus sign,
+  no letter, none of the characters that start an extension) is read by ``parse`` as its own
+  digits, and unless they start with the home international prefix, as a number of the home
+  country code whose national number is those digits less a few leading ones (the country code
+  and national prefixes, when the metadata writes them as plain digits). If no such ending
+  has the shape above, the candidate is not parsed at all.
 
-Candidates that pass both go through the library's own code, unchanged.
+Candidates that pass all three go through the library's own code, unchanged. And a text
+whose every candidate would be settled by the last bound is not given to the matcher at all
+(``_Library.may_hold``).
 """
 
 from __future__ import annotations
@@ -41,6 +51,8 @@ PHONE_REGION = "US"
 
 def find(text: str) -> list[tuple[int, int]]:
     """Start and end of each number libphonenumber's matcher finds (leniency VALID)."""
+    if not _library().may_hold(text):
+        return []  # proven to hold none: the matcher's scan of it is spared
     return [(m.start, m.end) for m in _matcher()(text, PHONE_REGION)]
 
 
@@ -62,6 +74,27 @@ def phone_shaped(text: str) -> bool:
     return _library().run.search(text.encode("utf-8")) is not None
 
 
+@dataclass(frozen=True)
+class _Region:
+    """What ``is_valid_number`` checks of a national number in one region's metadata."""
+
+    lengths: frozenset[int]  # of the general description (empty: any length)
+    general: str  # the general pattern
+    # Each number type's pattern and lengths (empty: any length), as ``_number_type_helper``
+    # reads them: a number of no type is not valid.
+    kinds: tuple[tuple[str, tuple[int, ...]], ...]
+
+    def shape(self, length: int) -> str:
+        """A regex that a valid national number of this length fully matches ("" if none can):
+        the general pattern, and the union of the patterns of the types that allow it."""
+        if self.lengths and length not in self.lengths:
+            return ""
+        kinds = [f"(?:{p})" for p, lengths in self.kinds if not lengths or length in lengths]
+        if not kinds:
+            return ""
+        return rf"(?=(?:{self.general})\Z)(?:{'|'.join(kinds)})"
+
+
 @dataclass
 class _Library:
     """What the metadata says about valid numbers, and the matcher that uses it."""
@@ -69,12 +102,29 @@ class _Library:
     least: int  # digits and letters of the shortest valid number, however it is written
     least_national: int  # the same, for a candidate without a plus sign
     plus: str  # the characters ``parse`` reads as a plus sign
-    # Per country code: the national number lengths and general pattern of each of its regions
-    # (lengths empty: any length).
-    regions: dict[int, list[tuple[frozenset[int], str]]]
+    # Per country code: the national number lengths, general pattern and number types of each of
+    # its regions.
+    regions: dict[int, list[_Region]]
     run: Any  # RE2: ``phone_shaped``'s run of digits
-    # (country code, national number length) -> the union of the general patterns of the
-    # regions that allow the length; None when none does. Filled on first use.
+    home_code: int  # the home region's country code
+    # The national prefixes ``parse`` may drop from a plain candidate read as a home number
+    # (plain digit strings); None when the metadata's are not (then every candidate is parsed).
+    national_prefixes: tuple[str, ...] | None
+    idd: re.Pattern[str] | None  # the home international prefix, None when it has none
+    marked: Any  # RE2: a character that makes a candidate not plain (see ``may_hold``)
+    # A run of plain characters with enough digits for a home number.
+    plain_runs: re.Pattern[str]
+    sequences: int  # the matcher's most digit sequences after the first one
+    # The national number lengths the home country code allows; None when one region allows
+    # any length.
+    home_lengths: tuple[int, ...] | None
+    # The digit counts of plain candidates that may be read as a home number of such a length
+    # (the national number, and at most the country code and two national prefixes before it);
+    # None when no bound is known.
+    home_reach: frozenset[int] | None
+    # (country code, national number length) -> the union over the regions that allow the
+    # length of their general pattern and number types; None when none does. Filled on first
+    # use.
     general: dict[tuple[int, int], re.Pattern[str] | None] = field(default_factory=dict)
 
     def may_be_valid(self, country_code: int, national: str) -> bool:
@@ -83,22 +133,118 @@ class _Library:
         key = (country_code, len(national))
         if key not in self.general:
             patterns = [
-                f"(?:{pattern})"
-                for lengths, pattern in self.regions.get(country_code, ())
-                if not lengths or len(national) in lengths
+                region.shape(len(national)) for region in self.regions.get(country_code, ())
             ]
+            patterns = [pattern for pattern in patterns if pattern]
             self.general[key] = re.compile("|".join(patterns)) if patterns else None
         general = self.general[key]
         return general is not None and general.fullmatch(national) is not None
+
+    def may_hold(self, text: str) -> bool:
+        """False only if the matcher finds no number in ``text``: every candidate it could
+        parse is plain, and each is refused by ``may_be_home_number``.
+
+        Why: the matcher's candidates are matches of its pattern (digit sequences, the
+        punctuation between them, leading brackets and plus signs, an extension) and pieces
+        of them split at separators; ``parse`` reads a piece from its first digit or plus
+        sign. A piece so read that is not plain holds a plus sign (followed by a digit within
+        9 characters: the pattern's leading part), a digit that is not ASCII, or, after one of
+        its digits and only plain separators, tabs and commas, a mark: "x", "~", "#", a
+        character that is not ASCII, or an extension label ("ext" and its longer forms,
+        "anexo", "int", in any case). Pieces are cut at separators only, never inside a label
+        or between a label and its digits, and end trimmed of trailing punctuation, so a piece
+        with a comma, colon or tab before a label's digits holds the label. ``marked`` finds
+        any of these in the text.
+
+        Without them, a match of the pattern is plain from its first digit, so it lies in a
+        run of plain characters (``plain_runs``), and the digits of a piece are whole blocks
+        (maximal digit runs) of it: the pattern takes digits greedily, 20 to a sequence and 21
+        sequences at most, so it stops inside a block only after 21 digits, and a piece is cut
+        at separators only. So some run of consecutive whole blocks (or, in a run of more than
+        20 digits, any run of digits) must pass ``may_be_home_number``.
+        """
+        lengths, reach = self.home_lengths, self.home_reach
+        if self.national_prefixes is None or lengths is None or reach is None:
+            return True
+        try:
+            data = text.encode("utf-8")  # RE2 reads UTF-8: the wrapper's conversion is spared
+        except UnicodeEncodeError:
+            return True  # lone surrogates: left to the matcher
+        if self.marked.search(data) is not None:
+            return True
+        idd, least = self.idd, self.least_national
+        for run in self.plain_runs.findall(text):
+            blocks = _BLOCKS.findall(run)
+            digits = "".join(blocks)
+            if len(digits) > self.sequences:
+                # The pattern may stop inside a block, and pieces start and end anywhere.
+                if idd is not None and idd.search(digits):
+                    return True
+                code = self.home_code
+                if any(
+                    self.may_be_valid(code, digits[i : i + n])
+                    for n in lengths
+                    for i in range(len(digits) - n + 1)
+                ):
+                    return True
+                continue
+            starts = [0]
+            for block in blocks:
+                starts.append(starts[-1] + len(block))
+            for i, start in enumerate(starts):
+                for end in starts[i + 1 :]:
+                    # Fewer digits than ``least_national``: too short for any valid number (a
+                    # plain piece has no plus sign). A count ``home_reach`` leaves out, without
+                    # the international prefix first: ``may_be_home_number`` is false.
+                    if end - start < least:
+                        continue
+                    piece = digits[start:end]
+                    if (end - start in reach or (idd is not None and idd.match(piece))) and (
+                        self.may_be_home_number(piece)
+                    ):
+                        return True
+        return False
+
+    def may_be_home_number(self, digits: str) -> bool:
+        """False only if ``parse`` (in the home region) cannot read a plain candidate with these
+        ASCII digits as a valid number: they do not start with the home international prefix,
+        and no ending of them that ``parse`` may keep as the national number passes
+        ``may_be_valid``. A plain candidate is made of ASCII digits and the separators in
+        ``_PLAIN`` only.
+
+        Why this holds, step by step through ``parse``: a plain candidate has no plus sign, no
+        ";" (RFC 3966 parameters), no letter (vanity numbers need three; "x" would start a
+        second number) and no extension (every extension form needs a letter, "#", "~", ";"
+        or ","), so the number parsed is its digits, in order: the separators are dropped by
+        normalising and none is a digit. Without a plus sign a country code is read only
+        after the international prefix (ruled out here) or as the home one, and then the
+        national number is the digits less the home country code and up to two national
+        prefixes (``_maybe_extract_country_code`` strips one, ``parse`` another), each a plain
+        digit string of the home metadata without a transform rule that could add digits.
+        """
+        prefixes = self.national_prefixes
+        if prefixes is None or (self.idd is not None and self.idd.match(digits)):
+            return True  # no bound from the metadata, or read after the international prefix
+        if self.home_reach is not None and len(digits) not in self.home_reach:
+            return False  # no ending ``parse`` may keep has a length the home code allows
+        code = self.home_code
+        # The national numbers ``parse`` may keep (and a few more): the digits, less the home
+        # country code if they start with it, less up to two national prefixes they start with.
+        home = str(code)
+        readings = {digits, digits[len(home) :]} if digits.startswith(home) else {digits}
+        for _ in range(2):
+            readings |= {n[len(p) :] for n in readings for p in prefixes if n.startswith(p)}
+        return any(self.may_be_valid(code, national) for national in readings)
 
 
 @cache
 def _library() -> _Library:
     from phonenumbers import PhoneMetadata, phonenumberutil
+    from phonenumbers import phonenumbermatcher as matcher
 
     # Every region's metadata, and the non-geographic ones' (+800, +882...): the regions
     # ``is_valid_number`` may pick for a country code (``metadata_for_region_or_calling_code``).
-    regions: dict[int, list[tuple[frozenset[int], str]]] = {}
+    regions: dict[int, list[_Region]] = {}
     for code, names in phonenumberutil.COUNTRY_CODE_TO_REGION_CODE.items():
         for name in names:
             meta = PhoneMetadata.metadata_for_region_or_calling_code(code, name)
@@ -106,7 +252,14 @@ def _library() -> _Library:
             if desc is None or not desc.national_number_pattern:
                 continue  # no number of this region is valid (``_match_national_number``)
             lengths = frozenset(n for n in desc.possible_length if n > 0)
-            regions.setdefault(code, []).append((lengths, desc.national_number_pattern))
+            kinds = tuple(
+                (kind.national_number_pattern, tuple(kind.possible_length))
+                for kind in (getattr(meta, name) for name in _NUMBER_TYPES)
+                if kind is not None and kind.national_number_pattern
+            )
+            regions.setdefault(code, []).append(
+                _Region(lengths, desc.national_number_pattern, kinds)
+            )
 
     home = PhoneMetadata.metadata_for_region(PHONE_REGION)
     assert home is not None and home.country_code is not None
@@ -117,7 +270,7 @@ def _library() -> _Library:
         found = regions.get(code)
         if not found:
             return _NEVER
-        shortest = min(min(lengths, default=1) for lengths, _ in found)
+        shortest = min(min(region.lengths, default=1) for region in found)
         # ``parse`` reads the number with the metadata of the code's main region (or of the
         # home one), whose national prefix transform may add digits (Madagascar's "20\1" turns
         # 7 into 9).
@@ -135,12 +288,60 @@ def _library() -> _Library:
     # that is not a plain digit string gets no credit.
     prefix_digits = len(prefix) if prefix.isdigit() else 0
     least = max(1, min(written, national))
+    # Read as a home number, a plain candidate loses its home country code (written without a
+    # plus sign) and up to two national prefixes. The metadata used is the home region's, and
+    # once the country code is read, that of the code's main region.
+    main = phonenumberutil.COUNTRY_CODE_TO_REGION_CODE[home.country_code][0]
+    readers = [home, PhoneMetadata.metadata_for_region_or_calling_code(home.country_code, main)]
+    national_prefixes = {meta.national_prefix_for_parsing or "" for meta in readers if meta} - {""}
+    transformed = any(meta.national_prefix_transform_rule for meta in readers if meta)
+    plain = all(prefix.isdigit() for prefix in national_prefixes)
+    home_regions = regions[home.country_code]
+    home_lengths = (
+        tuple(sorted(frozenset().union(*(region.lengths for region in home_regions))))
+        if all(region.lengths for region in home_regions)
+        else None
+    )
+    most_dropped = (
+        len(str(home.country_code)) + 2 * max(map(len, national_prefixes), default=0)
+        if plain and not transformed and all(readers)
+        else None
+    )
+    # The matcher's pattern: at most ``lead`` leading brackets or plus signs, each followed by
+    # at most ``punctuation`` punctuation characters, then at most 1 + ``sequences`` digit
+    # sequences.
+    lead, punctuation, sequences = (
+        _upper(getattr(matcher, name, ""))
+        for name in ("_LEAD_LIMIT", "_PUNCTUATION_LIMIT", "_BLOCK_LIMIT")
+    )
+    plus_gap = lead * (1 + punctuation) - 1  # characters between a plus sign and a digit
+    home_reach = (
+        frozenset(n + k for n in home_lengths for k in range(most_dropped + 1))
+        if home_lengths is not None
+        and most_dropped is not None
+        and plus_gap >= 0
+        and sequences >= 0
+        else None
+    )
     return _Library(
         least=least,
         least_national=max(least, min(national, prefix_digits + written)),
         plus=phonenumberutil._PLUS_CHARS,
         regions=regions,
         run=re2.compile(rf"(?:\p{{Nd}}[^a-wyzA-WYZ\p{{Nd}}]*){{{least}}}"),
+        home_code=home.country_code,
+        national_prefixes=tuple(national_prefixes) if most_dropped is not None else None,
+        idd=re.compile(home.international_prefix) if home.international_prefix else None,
+        marked=re2.compile(
+            r"\p{Nd}[ \-().\[\]/\t,]*(?:[xX~#]|;?[eE][xX][tT]|[aA][nN][eE][xX][oO]|[iI][nN][tT]"
+            rf"|[^\x00-\x7f])|[+\x{{FF0B}}][^\n]{{0,{plus_gap}}}\p{{Nd}}|[^\P{{Nd}}0-9]"
+        ),
+        plain_runs=re.compile(
+            rf"[0-9](?:[ \-./()\[\]]*[0-9]){{{max(min(home_reach or {1}) - 1, 0)},}}"
+        ),
+        home_lengths=home_lengths,
+        home_reach=home_reach,
+        sequences=sequences,
     )
 
 
@@ -160,7 +361,32 @@ def _added_digits(meta: Any) -> int:
     return len(rule) - sum(map(len, named))
 
 
+# The number types ``_number_type_helper`` tries, by their metadata attribute.
+_NUMBER_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
 _NEVER = 1 << 30  # more characters than any candidate has: no bound
+
+# The separators of a plain candidate, deleted by ``str.translate``: those of the matcher's
+# punctuation that are ASCII and never start an extension or a second number ("x", "~" do).
+_PLAIN = str.maketrans("", "", " -./()[]")
+_BLOCKS = re.compile(r"[0-9]+")
+
+
+def _upper(quantifier: str) -> int:
+    """The upper bound of one of the matcher's ``{m,n}`` quantifiers; -1 if it is not one."""
+    found = re.fullmatch(r"\{\d+,(\d+)\}", quantifier)
+    return int(found.group(1)) if found else -1
 
 
 @cache
@@ -186,6 +412,7 @@ def _matcher() -> type[PhoneNumberMatcher]:
     namespace["_verify"] = _rebound(module._verify, namespace)
     parse_and_verify = _rebound(module.PhoneNumberMatcher._parse_and_verify, namespace)
     least, least_national, plus = library.least, library.least_national, library.plus
+    may_be_home_number = library.may_be_home_number
     leniency = phonenumbers.Leniency.VALID
 
     class Matcher(module.PhoneNumberMatcher):
@@ -196,8 +423,16 @@ def _matcher() -> type[PhoneNumberMatcher]:
             super().__init__(text, region, leniency=leniency, max_tries=max_tries)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:
-            # Most candidates are a few digits: too short to be any valid number. Without a
-            # plus sign a number is read as a home one, or after the international prefix.
+            # Most candidates are plain (digits and separators: ids, dates, card numbers, the
+            # pieces the matcher splits them into), read as home numbers of the wrong length or
+            # shape, or too short: their characters are digits and they have no plus sign.
+            digits = candidate.translate(_PLAIN)
+            if digits.isdigit() and digits.isascii():
+                if len(digits) < least_national or not may_be_home_number(digits):
+                    return None
+                return parse_and_verify(self, candidate, offset)
+            # Too few characters for any valid number. Without a plus sign a number is read as
+            # a home one, or after the international prefix.
             chars = sum(map(str.isalnum, candidate))
             if chars < least_national and (chars < least or not any(p in candidate for p in plus)):
                 return None

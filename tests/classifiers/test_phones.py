@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from types import FunctionType
 from typing import Any
 
 import phonenumbers
@@ -265,6 +266,228 @@ def test_phonenumbers_is_left_as_it_is() -> None:
     # The library's code runs, in a namespace of its own.
     verify = matcher._parse_and_verify.__closure__  # the rebound function is a closure cell
     assert verify is not None
-    rebound = next(c.cell_contents for c in verify if callable(c.cell_contents))
+    rebound = next(c.cell_contents for c in verify if isinstance(c.cell_contents, FunctionType))
     assert rebound.__code__ is library._parse_and_verify.__code__
     assert rebound.__globals__ is not vars(phonenumbermatcher)
+
+
+# -- plain candidates read as home numbers, and texts that hold none --------------------------
+
+
+def test_home_reading_bounds_come_from_the_metadata() -> None:
+    bounds = phones._library()
+    # US and its main region: national prefix "1", no transform rule; country code 1 allows
+    # 10 digits (7 for Canada's 3xx-xxxx), with at most "1" and two "1" prefixes before them.
+    assert bounds.national_prefixes == ("1",)
+    assert bounds.home_reach == frozenset(range(7, 14))
+    assert bounds.sequences == 20  # the matcher's pattern: 1 + 20 digit sequences
+
+
+def _plain(text: str) -> str | None:
+    digits = text.translate(phones._PLAIN)
+    return digits if digits.isdigit() and digits.isascii() else None
+
+
+def _plain_forms(rng: random.Random) -> Iterator[str]:
+    """Plain strings ``parse`` may read as valid: example numbers written without a plus sign
+    (national, with "1" or "11" before, dialled with the international prefix), their near
+    misses, and random digits after the prefixes that ``parse`` strips."""
+    for number in _example_numbers():
+        national = phonenumberutil.national_significant_number(number)
+        code = str(number.country_code)
+        forms = [
+            phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
+            phonenumbers.format_out_of_country_calling_number(number, phones.PHONE_REGION),
+            national,
+            code + national,
+            "1" + national,
+            "11" + national,
+            "1 1 " + national,
+            "011" + code + national,
+        ]
+        for form in forms:
+            yield form
+            yield _mutated(rng, form)
+    for _ in range(20000):
+        head = rng.choice(["", "1", "11", "111", "0", "01", "011", "0111", "2"])
+        body = "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 12)))
+        yield head + rng.choice(["", " ", "-", "."]) + body
+
+
+def test_a_plain_candidate_read_as_valid_passes_may_be_home_number() -> None:
+    bounds = phones._library()
+    rng = random.Random(3)
+    checked = valid = 0
+    for form in _plain_forms(rng):
+        digits = _plain(form)
+        if digits is None:
+            continue
+        checked += 1
+        try:
+            read = phonenumbers.parse(form, phones.PHONE_REGION, keep_raw_input=True)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(read):
+            valid += 1
+            assert bounds.may_be_home_number(digits), form
+    assert valid > 800 and checked > 20000
+
+
+# Texts the shortcuts must not misjudge: numbers beside the characters that make a candidate not
+# plain (extension labels in every form and case, with the tabs, commas and colons around them,
+# plus signs after brackets, digits and dashes that are not ASCII, vanity letters), numbers
+# dialled with the international prefix, numbers in digit runs longer than the matcher's
+# pattern takes in one match, and the dates, cards and ids around them.
+HARD = [
+    "call 555 1234 ext ,4155552671 now",
+    "call 555 1234 ext. ,\t4155552671",
+    "4155552671;ext=12",
+    "415 555 2671\t,ext 9",
+    "415 555 2671 , , EXT: 9",
+    "415 555 2671 Extension 12",
+    "415 555 2671 extensi\u00f3n 12",
+    "415 555 2671 anexo 12",
+    "415 555 2671 ANEXO 12",
+    "415 555 2671 \u0434\u043e\u0431 12",
+    "415.555.2671 #12",
+    "415-555-2671 - 12#",
+    "415-555-2671 ~ 3",
+    "415 555 2671 \uff58 3",
+    "415 555 2671 \uff03 3",
+    "415 555 2671 \uff49\uff4e\uff54 3",
+    "4155552 int. 1",
+    "4155552 INT. 1",
+    "4155552 Int 1",
+    "+290 8 int. 1",
+    "1 800 INT 12",
+    "415x555x2671",
+    "415X555X2671",
+    "415 x 555 x 2671 x",
+    "(+ (44) 20 7946 0958",
+    "+ - 44 20 7946 0958",
+    "+ - 41 44 668 1800",
+    "+    41 44 668 1800",
+    "+////+////41 44 668 1800",
+    "41~5 555 2671",
+    "+ ( - ( 44 20 7946 0958",
+    "\uff0b44 20 7946 0958",
+    "\u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661",
+    "\uff14\uff11\uff15\uff15\uff15\uff15\uff12\uff16\uff17\uff11",
+    "415\u2013555\u20132671",
+    "415\xa0555\xa02671",
+    "\uff08415\uff09555-2671",
+    "415-555-2671 / x 12 4155552672",
+    "011 44 20 7946 0958",
+    "011 20 2 34567890",
+    "call 011-41-44-668-1800 today",
+    "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 415 555 2671",
+    "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 14155552671",
+    "1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0-1-2-3-4155552671999",
+    "123456789012345678901234155552671",
+    # 21 digit sequences end the pattern's match inside a block: the next starts there.
+    "0 " * 20 + "9" * 20 + "4155552671",
+    "0 " * 20 + "9" * 20 + "415 555 2671",
+    "12345678901234567890 4155552671",
+    "1234567890123456789 4155552671",
+    "2024-03-15 415 555 2671",
+    "3/10/2011 4155552671",
+    "2012-01-02 08:00 4155552671",
+    "abc4155552671",
+    "tel:4155552671",
+    "tel:+1-415-555-2671;phone-context=example.com",
+    "card 4111 1111 1111 1111 expires 2024-03-15",
+    "order 20240315-0001 shipped 10.228.145.7",
+    "ids 5512933236038776 and 813 266",
+    "1 415 555 2671",
+    "11 415 555 2671",
+    "(415) 555-2671",
+    "[415] 555 2671",
+    "415 555 2671 (2003)",
+    "211-227 (2003)",
+]
+
+
+def test_hard_texts_are_found_as_the_library_finds_them() -> None:
+    bounds = phones._library()
+    for text in HARD:
+        expected = _library(text)
+        assert phones.find(text) == expected, text
+        assert bounds.may_hold(text) or not expected, text
+    # The text-level test does settle some of them: they are read by the shortcut.
+    assert sum(not bounds.may_hold(t) for t in HARD) >= 3
+
+
+def _pieces(rng: random.Random, n: int) -> list[str]:
+    """Texts built from the characters and words the matcher and ``parse`` read specially,
+    around example numbers and their near misses, and long runs of digits and separators."""
+    pieces = [*"0123456789"] * 6 + [
+        *" -./()[]+x~#,;:\t\n",
+        " ",
+        "\xa0",
+        "\uff0b",
+        "\u2013",
+        "\uff08",
+        "\uff09",
+        "\u0663",
+        "\uff15",
+        "\uff58",
+        "\uff03",
+        ";ext=",
+        "ext",
+        "EXT",
+        "Ext.",
+        "extension",
+        "anexo",
+        "int",
+        "INT",
+        "\uff49\uff4e\uff54",
+        "\u0434\u043e\u0431",
+        "a",
+        "e",
+        "n",
+        "t",
+        "tel:",
+        "011",
+        "1",
+        "11",
+        "+1",
+        "+44",
+        "415",
+        "555",
+        "2671",
+        "(0)",
+        "/ x",
+    ]
+    runs = [*"0123456789"] * 3 + [" ", "-", ".", " ", "/", "(", ")"]
+    texts = []
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.4:
+            texts.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))))
+        elif kind < 0.8:
+            value = rng.choice(EXAMPLES)
+            for _ in range(rng.randint(0, 3)):
+                value = _mutated(rng, value)
+            before = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+            after = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+            texts.append(before + value + after)
+        else:
+            texts.append("".join(rng.choice(runs) for _ in range(rng.randint(10, 80))))
+    return texts
+
+
+def test_texts_of_special_characters_are_found_as_the_library_finds_them() -> None:
+    bounds = phones._library()
+    texts = _pieces(random.Random(17), 8000)
+    expected = [_library(t) for t in texts]
+    assert [phones.find(t) for t in texts] == expected
+    held = [bounds.may_hold(t) for t in texts]
+    assert all(h for h, e in zip(held, expected, strict=True) if e)
+    assert sum(map(bool, expected)) > 400  # numbers found among them
+    assert held.count(False) > 500  # and texts the text-level test settles
+
+
+def test_a_text_with_lone_surrogates_is_left_to_the_matcher() -> None:
+    text = "call 415 555 2671 \ud800"
+    assert phones._library().may_hold(text)
+    assert phones.find(text) == _library(text) == [(5, 17)]
