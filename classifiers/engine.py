@@ -266,11 +266,15 @@ class DetectorEngine:
         for text in texts:
             found = self._patterns(text)
             results.append(found + self._phones(text, found))
-        for i, matches in enumerate(self.names.find(texts, self._accept_entity)):
+        # Addresses first: a capitalised word inside one is a street or a town of it, which
+        # the name model need not judge on its own.
+        addresses = self.addresses.find(texts, self._accept_entity)
+        claimed = [sorted({(m.start, m.end) for m in matches}) for matches in addresses]
+        for i, matches in enumerate(self.names.find(texts, self._accept_entity, claimed)):
             results[i].extend(matches)
         for i, matches in enumerate(self.presidio.find(texts, self._accept_entity)):
             results[i].extend(matches)
-        for i, matches in enumerate(self.addresses.find(texts, self._accept_entity)):
+        for i, matches in enumerate(addresses):
             results[i].extend(matches)
         return [_resolve_overlaps(r) for r in results]
 

@@ -239,7 +239,15 @@ class NameFinder:
         for memo in (_plain, _english, _given, _candidate_word):
             memo.cache_clear()
 
-    def find(self, texts: Sequence[str], accept: Accept) -> list[list[RawMatch]]:
+    def find(
+        self,
+        texts: Sequence[str],
+        accept: Accept,
+        claimed: Sequence[Sequence[tuple[int, int]]] | None = None,
+    ) -> list[list[RawMatch]]:
+        """Names and places per text. ``claimed``: per text, sorted spans that another detector
+        has found as a whole (street addresses): a capitalised word inside one is part of it
+        ("Martin Luther King Jr Blvd", "Springfield, IL"), so it is no candidate of its own."""
         out: list[list[RawMatch]] = [[] for _ in texts]
         if not self.specs:
             return out
@@ -248,7 +256,7 @@ class NameFinder:
         cased = [_cased(text) for text in texts]
         pieces: list[_Piece] = []
         for i, text in enumerate(cased):
-            windows = _windows(text)
+            windows = _windows(text, claimed[i] if claimed else ())
             if windows:
                 pieces.extend(_pieces(i, _readable(text), windows))
         if not pieces:
@@ -587,8 +595,11 @@ def _cased(text: str) -> str:
     return out if len(out) == len(text) else text
 
 
-def _windows(text: str) -> list[tuple[int, int]]:
+def _windows(text: str, claimed: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """The spans of ``text`` the model reads: ``_CONTEXT`` words each side of a candidate word.
+
+    A word wholly inside a ``claimed`` span (sorted, not overlapping) is no candidate: it may
+    still be read as the context of another.
 
     A candidate is a capitalised word (see ``_candidate``): the model finds no lower-case name,
     and texts without one (a fifth of chat-like text) are not read at all. The model's
@@ -605,7 +616,12 @@ def _windows(text: str) -> list[tuple[int, int]]:
     runs: list[list[int]] = []  # [first word, last word]
     if text.islower():
         return []
+    ends = [end for _, end in claimed]
     for m in _capitalised().finditer(text):
+        if claimed:
+            k = bisect_right(ends, m.start())  # the first claimed span ending after the word
+            if k < len(claimed) and claimed[k][0] <= m.start() and m.end() <= claimed[k][1]:
+                continue
         if not _candidate(text, m.start(), m.group(0)):
             continue
         if not words:

@@ -123,6 +123,22 @@ def test_capitalised_english_word_inside_a_sentence_is_read() -> None:
     assert _windows("Reading is fun") == []
 
 
+def test_words_inside_a_claimed_span_are_no_candidates() -> None:
+    text = "Send it to Marta Kowalska, 12 Martin Luther King Jr Blvd, Springfield, IL 62704 today."
+    address = (text.index("12 Martin"), text.index(" today"))
+    read = [text[a:b] for a, b in _windows(text, [address])]
+    # Marta Kowalska's window reaches into the address; the street and the town seed none.
+    assert read == ["Send it to Marta Kowalska, 12 Martin Luther"]
+    assert [text[a:b] for a, b in _windows(text)] == [text]  # without: the whole text
+
+
+def test_names_next_to_an_address_are_found_as_before() -> None:
+    text = "Ship to Marta Kowalska, 12 Martin Luther King Jr Blvd, Springfield, IL 62704."
+    found = {(m.spec.id, text[m.start : m.end]) for m in ENGINE.analyze(text)}
+    assert ("pii.person", "Marta Kowalska") in found
+    assert ("pii.street_address", "12 Martin Luther King Jr Blvd, Springfield, IL 62704") in found
+
+
 def test_windows_of_a_text_map_back_to_it() -> None:
     words = " ".join(f"w{i}" for i in range(30))
     text = f"Ana Dias {words} Tomasz Nowak {words}"
