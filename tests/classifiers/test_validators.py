@@ -171,3 +171,27 @@ def test_calendar_date_agrees_with_datetime_on_every_field_value() -> None:
                 assert calendar_date(iso) is reference(year, month, day), iso
                 us = f"{month}/{day}/{year}"
                 assert calendar_date(us) is reference(month, day, year), us
+
+
+def test_calendar_date_reads_iso_dates_as_its_pattern_does() -> None:
+    """The ISO shortcut takes the parts the pattern's first match takes: on values that start
+    like ISO dates and go on with anything (times, more digits, other scripts' digits)."""
+    import random
+
+    from classifiers.validators import pii
+
+    def by_pattern(value: str) -> bool:
+        spans = pii._DATE_PARTS.search(value.encode())
+        if spans is None:
+            return True
+        a, b, c = (int(spans.group(k)) for k in (1, 2, 3))
+        if a > 31:
+            return _date_exists(a, b, c)
+        return _date_exists(c, a, b) or _date_exists(c, b, a)
+
+    rng = random.Random(3)
+    tails = ["", "T23:35:58.415Z", " 10:36", "5", "12", "-07", "/3", "\u0663", "x"]
+    for _ in range(20_000):
+        head = f"{rng.randint(0, 9999):04d}-{rng.randint(0, 99):02d}-{rng.randint(0, 99):02d}"
+        value = head + rng.choice(tails)
+        assert calendar_date(value) is by_pattern(value), value
