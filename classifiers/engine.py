@@ -35,13 +35,13 @@ from classifiers.phones import find as find_phones
 from classifiers.phones import phone_shaped
 from classifiers.presidio import PresidioFinder
 from classifiers.spec import DetectorSpec, Engine, PatternSpec, load_rule_files
-from classifiers.validators import VALIDATORS, Validator
+from classifiers.validators import UNMEMOISED, VALIDATORS, Validator
 from models import Likelihood
 from models.errors import DetectorDefinitionError
 
 RULES_DIR = Path(__file__).with_name("rules")
 
-_VALID_CACHE_SIZE = 1 << 16
+_VALID_CACHE_SIZE = 1 << 15  # values remembered per validator
 # Texts shorter than this (form fields, messages) hold few candidates: their deferred patterns
 # are searched by RE2 sets, without the word pass (a Hyperscan call costs a few microseconds
 # whatever the length), and each candidate's window is folded without finding the words first.
@@ -163,7 +163,9 @@ class DetectorEngine:
         self._compiled = [c for spec in self.specs for c in _compile(spec)]
         self._unique = _unique(self._compiled)
         self._acceptors: dict[tuple[str, int], _Acceptor] = {}  # for other engines' candidates
-        self._valid_cache: dict[tuple[str, str], bool] = {}
+        # Per validator: value -> result, and the check that reads and fills that memo.
+        self._valid_cache: dict[str, dict[str, bool]] = {}
+        self._validities: dict[str, Callable[[str], bool]] = {}
         self.backend = backend
         self.cache_dir = cache_dir
         self._scanner_cache: PatternScanner | None = None
@@ -243,6 +245,7 @@ class DetectorEngine:
             _unique=None,
             _acceptors={},
             _valid_cache={},
+            _validities={},
         )
         state.pop("by_id", None)
         return state
@@ -344,7 +347,7 @@ class DetectorEngine:
                 if chars is not None:
                     todo = [(chars[start], chars[end]) for start, end in todo]
                 if todo:
-                    out.extend(c.acceptor.accept(text, todo, word_places, self._valid))
+                    out.extend(c.acceptor.accept(text, todo, word_places, self._validity))
         return out
 
     def clear_caches(self) -> None:
@@ -354,18 +357,38 @@ class DetectorEngine:
         benchmark that passes over the same texts more than once clears them first, so that
         every pass is timed as the first one is.
         """
-        self._valid_cache.clear()
+        for memo in self._valid_cache.values():
+            memo.clear()
         self.names.clear_caches()
 
     def _valid(self, name: str, value: str) -> bool:
-        # Logs and exports repeat the same values (dates, hosts, ids) thousands of times; the
-        # validators are pure functions of the value, so each distinct value is checked once.
-        key = (name, value)
-        found = self._valid_cache.get(key)
+        return self._validity(name)(value)
+
+    def _validity(self, name: str) -> Callable[[str], bool]:
+        """The validator ``name`` as the acceptors call it, once per batch of candidates.
+
+        Logs and exports repeat the same values (hosts, ids, card numbers) thousands of times;
+        the validators are pure functions of the value, so each distinct value is checked
+        once: one bounded memo per validator, keyed by the value. Validators that cost about
+        what the memo costs (``validators.UNMEMOISED``) are called directly.
+        """
+        found = self._validities.get(name)
         if found is None:
-            if len(self._valid_cache) >= _VALID_CACHE_SIZE:
-                self._valid_cache.clear()
-            found = self._valid_cache[key] = bool(self._validators[name](value))
+            validator = self._validators[name]
+            if name in UNMEMOISED and validator is VALIDATORS.get(name):
+                found = self._validities[name] = validator  # they return a bool
+                return found
+            memo = self._valid_cache.setdefault(name, {})
+
+            def found(value: str) -> bool:
+                result = memo.get(value)
+                if result is None:
+                    if len(memo) >= _VALID_CACHE_SIZE:
+                        memo.clear()
+                    result = memo[value] = bool(validator(value))
+                return result
+
+            self._validities[name] = found
         return found
 
     def _accept(
@@ -376,7 +399,7 @@ class DetectorEngine:
         acceptor = self._acceptors.get(key)
         if acceptor is None:
             acceptor = self._acceptors[key] = _Acceptor(spec, pattern)
-        found = acceptor.accept(text, [(start, end)], None, self._valid)
+        found = acceptor.accept(text, [(start, end)], None, self._validity)
         return found[0] if found else None
 
     def _accept_entity(
@@ -475,7 +498,7 @@ class _Acceptor:
         text: str,
         spans: Sequence[tuple[int, int]],
         places: _Places | None,
-        valid: Callable[[str, str], bool],
+        validity: Callable[[str], Callable[[str], bool]],
     ) -> list[RawMatch]:
         """The kept candidates among ``spans`` (character offsets), in their order.
 
@@ -484,6 +507,7 @@ class _Acceptor:
         spec, pattern, window = self.spec, self.pattern, self.window
         min_length, min_entropy, placeholders = self.min_length, self.min_entropy, self.placeholders
         check, keep_failed, outcomes = self.check, self.keep_failed, self.outcomes
+        valid = validity(check) if check is not None else None
         context, negative, requires = self.context, self.negative, self.requires_context
         has_context, has_negative = bool(context), bool(negative)
         # Per span, whether a word of each list starts in reach (``_Places.near``): only a span
@@ -503,7 +527,7 @@ class _Acceptor:
                 continue
             if placeholders and is_placeholder(value):
                 continue
-            failed = check is not None and not valid(check, value)
+            failed = valid is not None and not valid(value)
             if failed and not keep_failed:
                 continue
             seen: tuple[str, ...] = ()
@@ -964,7 +988,7 @@ class _Words:
     spaces, padded the same way.
     """
 
-    __slots__ = ("entries", "phrases", "singles")
+    __slots__ = ("alone", "entries", "phrases", "singles")
 
     def __init__(self, words: Sequence[str]) -> None:
         entries: list[tuple[str, bytes, bool]] = []
@@ -975,6 +999,12 @@ class _Words:
         self.entries = tuple(entries)
         self.singles = frozenset(folded for _, folded, single in entries if single)
         self.phrases = not all(single for _, _, single in entries)
+        # What ``_seen`` returns when a window holds one of the one-token words and the list
+        # has no phrase (most windows that hold any): the words that fold to it, in order.
+        self.alone = {
+            folded: tuple(w for w, n, single in entries if single and n == folded)
+            for folded in self.singles
+        }
 
     def __bool__(self) -> bool:
         return bool(self.entries)
@@ -989,8 +1019,8 @@ def _seen(text: str, start: int, end: int, words: _Words, window: int) -> tuple[
         around = _fold(text[max(0, start - window) : start] + " " + text[end : end + window])
     tokens = around.split()
     present = words.singles.intersection(tokens)
-    if not present and not words.phrases:  # most windows: none of the words
-        return ()
+    if not words.phrases and len(present) < 2:  # most windows: none of the words, or one
+        return words.alone[next(iter(present))] if present else ()
     normalized = b" " + b" ".join(tokens) + b" " if words.phrases else b""
     return tuple(
         [w for w, n, single in words.entries if (n in present if single else n in normalized)]

@@ -208,7 +208,7 @@ def test_clear_caches_forgets_values_and_changes_no_result() -> None:
     text = "Card 4111 1111 1111 1111 seen on 2024-03-15 from 203.0.113.9"
     before = [(m.spec.id, m.start, m.end, m.score) for m in ENGINE.analyze(text)]
     _plain("Station")
-    assert ENGINE._valid_cache and _plain.cache_info().currsize
+    assert any(ENGINE._valid_cache.values()) and _plain.cache_info().currsize
     ENGINE.clear_caches()
-    assert not ENGINE._valid_cache and not _plain.cache_info().currsize
+    assert not any(ENGINE._valid_cache.values()) and not _plain.cache_info().currsize
     assert [(m.spec.id, m.start, m.end, m.score) for m in ENGINE.analyze(text)] == before

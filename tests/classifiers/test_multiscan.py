@@ -464,7 +464,7 @@ def test_validator_results_are_cached_within_a_bound(monkeypatch: pytest.MonkeyP
     assert calls == ["17", "18"]
     for v in ("a", "b", "c", "d", "e"):
         engine._valid("probe", v)
-    assert len(engine._valid_cache) <= 4
+    assert len(engine._valid_cache["probe"]) <= 4
 
 
 @pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed")
@@ -593,3 +593,43 @@ def test_deferred_pattern_is_found_where_its_word_is(pad: int) -> None:
     filler = "x" * pad
     assert [m.type for m in HS.analyze(f"{filler} ssn 536221234 {filler}")] == ["US_SSN"]
     assert [m.type for m in HS.analyze(f"{filler} class Pass: 536221234 {filler}")] == []
+
+
+def test_cheap_validators_are_not_memoised_and_answer_the_same() -> None:
+    from classifiers.validators import UNMEMOISED, VALIDATORS
+
+    engine = DetectorEngine(SPECS, backend="re2")
+    values = ["10.1.2.7", "999.1.2.3", "2026-11-29T23:35:58Z", "2026-02-30", "::1"]
+    for name in sorted(UNMEMOISED):
+        assert [engine._valid(name, v) for v in values] == [VALIDATORS[name](v) for v in values]
+        assert not engine._valid_cache.get(name)
+    assert engine._valid("luhn", "4111111111111111") and engine._valid_cache["luhn"]
+
+
+def test_seen_returns_what_a_scan_of_every_word_returns() -> None:
+    """``_seen``'s shortcut for lists without phrases, against the plain token test."""
+    import random
+
+    from classifiers.engine import _fold, _seen, _Words
+
+    rng = random.Random(11)
+    lists = [
+        ["ip", "address", "host", "IP"],  # two declared forms of one token
+        ["phone", "tel", "mobile"],
+        ["dob", "date of birth", "born"],  # a phrase: the general path
+    ]
+    vocab = ["ip", "IP:", "host=", "address", "phone", "tel.", "dob", "date", "of", "birth",
+             "born", "x", "10.0.0.7", "call"]  # fmt: skip
+    for _ in range(3_000):
+        words = _Words(rng.choice(lists))
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 12)))
+        start = rng.randrange(len(text))
+        end = rng.randrange(start, len(text) + 1)
+        window = rng.choice((4, 8, 48))
+        around = text[max(0, start - window) : start] + " " + text[end : end + window]
+        tokens = _fold(around).split()
+        joined = b" " + b" ".join(tokens) + b" "
+        expected = tuple(
+            w for w, n, single in words.entries if (n in tokens if single else n in joined)
+        )
+        assert _seen(text, start, end, words, window) == expected, (text, start, end)
