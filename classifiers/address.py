@@ -24,13 +24,13 @@ without any street word need a unit, a postal tail or an address word nearby to 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import re2
 
-from classifiers.multiscan import EncodedText
+from classifiers.multiscan import EncodedText, Re2Sets
 from classifiers.spec import DetectorSpec
 
 if TYPE_CHECKING:
@@ -173,8 +173,12 @@ _CORE_PATTERNS: tuple[tuple[str, str], ...] = (
 _OPTIONS = re2.Options()
 _OPTIONS.max_mem = 64 << 20
 _CORES = [(kind, re2.compile(p, _OPTIONS)) for kind, p in _CORE_PATTERNS]
-_core_set_lock = threading.Lock()
-_core_set_match: Callable[[bytes], list[int]] | None = None
+
+
+@cache
+def _core_set() -> Re2Sets:
+    """One RE2 set of the eight core patterns, built on first use (about 25 ms)."""
+    return Re2Sets(list(enumerate(pattern for _, pattern in _CORE_PATTERNS)))
 
 
 def _core_kinds(data: bytes) -> list[int]:
@@ -182,27 +186,11 @@ def _core_kinds(data: bytes) -> list[int]:
 
     Most texts with a digit hold no core at all, and each search through the binding has a
     fixed cost: one pass of an RE2 set of the same eight patterns says which kinds occur, and
-    only those are searched for their matches. The set runs the same patterns, with the same
-    options, in the same engine, so it reports exactly the patterns a search would find (a set
-    match does not depend on leftmost-first order, only on whether a match exists). RE2 cannot
-    fall back to its NFA for a set, so its DFA never gives up on a long text (it empties its
-    cache and goes on); a memory budget too small for it makes ``Compile`` raise instead, here,
-    at build time. Built on first use: compiling costs about 25 ms.
+    only those are searched for their matches. A set reports exactly the patterns a search
+    would find (whether a match exists does not depend on leftmost-first order), and RE2 never
+    gives up on a set's DFA once it has compiled (see ``multiscan.Re2Sets``).
     """
-    global _core_set_match
-    match = _core_set_match
-    if match is None:
-        with _core_set_lock:
-            match = _core_set_match
-            if match is None:
-                core_set = re2.Set.SearchSet(_OPTIONS)
-                for _, pattern in _CORE_PATTERNS:
-                    core_set.Add(pattern)
-                core_set.Compile()
-                # The compiled set's own Match (google-re2 pinned in pyproject.toml), as
-                # multiscan.Re2Sets does: the wrapper adds a Python call per text.
-                match = _core_set_match = core_set._set.Match
-    return sorted(match(data))
+    return sorted(_core_set().hits(data))
 
 
 # The named group each kind's _keep reads (its index in the compiled program; 0: none).
@@ -325,40 +313,11 @@ class AddressFinder:
         return out
 
 
-class _Text(EncodedText):
-    """``EncodedText`` that maps the offsets of a short text by encoding or decoding its prefix.
-
-    ``EncodedText`` builds a table of character starts with a Python step per byte; a
-    non-ASCII text with a few candidates needs a handful of offsets, which C-speed slices give
-    for less in a short text. The mapping is the same (the offsets are character boundaries:
-    RE2 matches whole UTF-8 sequences); long texts keep the table.
-    """
-
-    __slots__ = ()
-
-    def byte(self, char: int) -> int:
-        if self.ascii:
-            return char
-        if len(self.data) > _SHORT_TEXT:
-            return super().byte(char)
-        return len(self.text[:char].encode())
-
-    def char(self, offset: int) -> int:
-        if self.ascii:
-            return offset
-        if len(self.data) > _SHORT_TEXT:
-            return super().char(offset)
-        return len(self.data[:offset].decode())
-
-
-_SHORT_TEXT = 2048
-
-
 def find_addresses(text: str) -> list[tuple[int, int]]:
     """Character spans of the street addresses in ``text``, longest first where they overlap."""
     if not _has_digit(text):
         return []
-    doc = _Text(text)
+    doc = EncodedText(text)
     candidates: list[tuple[int, int]] = []
     # An identical span found again (by a core of another kind) cannot change what is kept:
     # the first copy is kept or overlapped, and the copy then overlaps it; so it is not judged.

@@ -361,9 +361,6 @@ class DetectorEngine:
             memo.clear()
         self.names.clear_caches()
 
-    def _valid(self, name: str, value: str) -> bool:
-        return self._validity(name)(value)
-
     def _validity(self, name: str) -> Callable[[str], bool]:
         """The validator ``name`` as the acceptors call it, once per batch of candidates.
 

@@ -77,7 +77,12 @@ class PatternScanner(Protocol):
 
 class Re2Sets:
     """Several small RE2 sets: one set of ~150 patterns exhausts its DFA cache on base64-heavy
-    text and falls back to a slow path (2 s/MB measured)."""
+    text and falls back to a slow path (2 s/MB measured).
+
+    A set tells exactly which patterns occur: RE2 has no NFA to fall back to for a set, so
+    once it has compiled its DFA never gives up on a text (it empties its cache and goes on);
+    a memory budget too small for it makes ``Compile`` raise, at build time.
+    """
 
     def __init__(self, regexes: Sequence[tuple[int, str]]) -> None:
         self._sets: list[tuple[list[int], Any]] = []
@@ -618,6 +623,9 @@ _ANCHOR_START = re2._Anchor.ANCHOR_START
 _NO_SPAN = (-1, -1)
 
 
+_SLICED_TEXT = 2048  # bytes: up to this, EncodedText maps offsets by slicing
+
+
 class EncodedText:
     """A text encoded to UTF-8 once, matched with RE2's compiled programs directly.
 
@@ -628,7 +636,10 @@ class EncodedText:
     the calls are the ones the ``str`` API makes (same program, same text, same start, the
     same step over one character after an empty match), so the matches are the same (google-re2
     is pinned in pyproject.toml; tests compare the two). Byte offsets map to characters through
-    a table of character starts, built on first use and only for non-ASCII texts.
+    a table of character starts, built on first use and only for long non-ASCII texts: a
+    short one with a few candidates needs a handful of offsets, which encoding or decoding its
+    prefix (C-speed slices) gives for less than a Python step per byte (the offsets are
+    character boundaries: RE2 matches whole UTF-8 sequences).
     """
 
     __slots__ = ("_starts", "ascii", "data", "text")
@@ -647,10 +658,18 @@ class EncodedText:
         return self._starts
 
     def byte(self, char: int) -> int:
-        return char if self.ascii else self._table()[char]
+        if self.ascii:
+            return char
+        if len(self.data) <= _SLICED_TEXT:
+            return len(self.text[:char].encode())
+        return self._table()[char]
 
     def char(self, offset: int) -> int:
-        return offset if self.ascii else bisect_left(self._table(), offset)
+        if self.ascii:
+            return offset
+        if len(self.data) <= _SLICED_TEXT:
+            return len(self.data[:offset].decode())
+        return bisect_left(self._table(), offset)
 
     def chars(self, span: tuple[int, int]) -> tuple[int, int]:
         return self.char(span[0]), self.char(span[1])

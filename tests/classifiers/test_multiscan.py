@@ -460,10 +460,10 @@ def test_validator_results_are_cached_within_a_bound(monkeypatch: pytest.MonkeyP
 
     engine = DetectorEngine(SPECS[:1], validators={"probe": check}, backend="re2")
     monkeypatch.setattr(module, "_VALID_CACHE_SIZE", 4)
-    assert [engine._valid("probe", v) for v in ("17", "17", "18", "17")] == [1, 1, 0, 1]
+    assert [engine._validity("probe")(v) for v in ("17", "17", "18", "17")] == [1, 1, 0, 1]
     assert calls == ["17", "18"]
     for v in ("a", "b", "c", "d", "e"):
-        engine._valid("probe", v)
+        engine._validity("probe")(v)
     assert len(engine._valid_cache["probe"]) <= 4
 
 
@@ -601,9 +601,9 @@ def test_cheap_validators_are_not_memoised_and_answer_the_same() -> None:
     engine = DetectorEngine(SPECS, backend="re2")
     values = ["10.1.2.7", "999.1.2.3", "2026-11-29T23:35:58Z", "2026-02-30", "::1"]
     for name in sorted(UNMEMOISED):
-        assert [engine._valid(name, v) for v in values] == [VALIDATORS[name](v) for v in values]
+        assert [engine._validity(name)(v) for v in values] == [VALIDATORS[name](v) for v in values]
         assert not engine._valid_cache.get(name)
-    assert engine._valid("luhn", "4111111111111111") and engine._valid_cache["luhn"]
+    assert engine._validity("luhn")("4111111111111111") and engine._valid_cache["luhn"]
 
 
 def test_seen_returns_what_a_scan_of_every_word_returns() -> None:
