@@ -13,7 +13,11 @@ from classifiers.masking import fingerprint, mask
 from classifiers.multiscan import default_cache_dir
 from classifiers.policy import Policy, Rule
 from classifiers.spec import Engine, level_rules
-from models import Classification, Finding
+from models import Classification, Finding, Location
+
+# A finding of a text is nowhere in particular until the scanner places it (with a copy): the
+# model is frozen, so one empty location serves every finding and is not rebuilt for each.
+_NO_LOCATION = Location()
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Classifier:
             fingerprint=fingerprint(self._key, spec.type, match.value, spec.normalize),
             start=match.start,
             end=match.end,
+            location=_NO_LOCATION,
             likelihood=match.likelihood,
             trace=explain_match(match, self.min_score) if explain else None,
         )

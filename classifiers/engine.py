@@ -22,6 +22,7 @@ import re2
 from classifiers.address import AddressFinder
 from classifiers.filters import is_placeholder, shannon_entropy
 from classifiers.multiscan import (
+    SHORT_TEXT,
     PatternScanner,
     Re2Sets,
     char_offsets,
@@ -42,10 +43,11 @@ from models.errors import DetectorDefinitionError
 RULES_DIR = Path(__file__).with_name("rules")
 
 _VALID_CACHE_SIZE = 1 << 15  # values remembered per validator
-# Texts shorter than this (form fields, messages) hold few candidates: their deferred patterns
-# are searched by RE2 sets, without the word pass (a Hyperscan call costs a few microseconds
-# whatever the length), and each candidate's window is folded without finding the words first.
-_SHORT_TEXT = 2048
+# Short texts (form fields, messages) hold few candidates: the scanner searches them for their
+# deferred patterns too (in its one RE2 set for short texts), without the word pass (a
+# Hyperscan call costs a few microseconds whatever the length), and each candidate's window is
+# folded without finding the words first.
+_SHORT_TEXT = SHORT_TEXT
 _RE2_OPTIONS = re2_options()
 
 
@@ -288,25 +290,22 @@ class DetectorEngine:
             return []
         data = text.encode("utf-8")
         scanner = self.scanner
-        hits = scanner.scan(data)
+        short = len(data) < _SHORT_TEXT
+        # A short text is searched for the deferred patterns too (the word gate below decides).
+        hits = scanner.scan(data, with_deferred=short)
         ascii_text = len(data) == len(text)  # byte offsets are character offsets
         woken: set[int] = set()  # deferred patterns that occur, with a context word of theirs
-        if ascii_text and scanner.deferred:
+        if ascii_text and scanner.deferred and not short:
             finder, wakes, sets = self._wakers_cache or self._wakers
-            if len(data) < _SHORT_TEXT:  # the word gate below decides
-                more = sets.hits(data)
-                if more:
-                    hits = sorted({*hits, *more})
-            else:
-                woken = {i for k in finder.scan(_folded_ascii(text)) for i in wakes[k]}
-                if woken:
-                    woken.intersection_update(sets.hits(data))
-                    hits = sorted({*hits, *woken})
+            woken = {i for k in finder.scan(_folded_ascii(text)) for i in wakes[k]}
+            if woken:
+                woken.intersection_update(sets.hits(data))
+                hits = sorted({*hits, *woken})
         if not hits:  # most chunks of most files: nothing more to do
             return []
         # Context gates work on the folded text, whose offsets are the text's only when ASCII.
         places = _Places(text, self.scanner.backend == "hyperscan") if ascii_text else None
-        word_places = places if len(data) >= _SHORT_TEXT else None
+        word_places = None if short else places
         found: list[tuple[_Unique, list[tuple[int, int]]]] = []
         for index in hits:
             u = self._unique[index]

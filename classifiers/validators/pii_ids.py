@@ -10,11 +10,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import date
 
-from classifiers.validators.pii import luhn
-
-
-def _digits(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
+from classifiers.validators.pii import luhn, only_digits
 
 
 def _alnum(value: str) -> str:
@@ -34,7 +30,7 @@ def _real_date(year: int, month: int, day: int) -> bool:
 
 def us_itin(value: str) -> bool:
     """IRS ITIN: 9 digits starting with 9, middle group in 50-65, 70-88, 90-92 or 94-99."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 9 or d[0] != "9":
         return False
     group = int(d[3:5])
@@ -60,7 +56,7 @@ _EIN_PREFIXES = frozenset(
 
 def us_ein(value: str) -> bool:
     """IRS employer identification number: 9 digits with an assigned 2-digit prefix."""
-    d = _digits(value)
+    d = only_digits(value)
     return len(d) == 9 and int(d[:2]) in _EIN_PREFIXES and len(set(d[2:])) > 1
 
 
@@ -85,7 +81,7 @@ def us_mbi(value: str) -> bool:
 
 def us_npi(value: str) -> bool:
     """National Provider Identifier: 10 digits from 1 or 2, Luhn over the 80840 card prefix."""
-    d = _digits(value)
+    d = only_digits(value)
     return len(d) == 10 and d[0] in "12" and luhn("80840" + d)
 
 
@@ -119,7 +115,7 @@ def uk_nino(value: str) -> bool:
 
 def uk_nhs(value: str) -> bool:
     """NHS number: 10 digits, weights 10..2, modulus 11 check digit (10 is never issued)."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 10 or len(set(d)) == 1:
         return False
     check = 11 - sum(int(c) * w for c, w in zip(d[:9], range(10, 1, -1), strict=True)) % 11
@@ -132,13 +128,13 @@ def uk_nhs(value: str) -> bool:
 
 def ca_sin(value: str) -> bool:
     """Canadian Social Insurance Number: 9 digits, Luhn, first digit not 0 or 8."""
-    d = _digits(value)
+    d = only_digits(value)
     return len(d) == 9 and d[0] not in "08" and len(set(d)) > 1 and luhn(d)
 
 
 def au_tfn(value: str) -> bool:
     """Australian Tax File Number: 9 digits, weighted sum divisible by 11."""
-    d = _digits(value)
+    d = only_digits(value)
     weights = (1, 4, 3, 7, 5, 8, 6, 9, 10)
     return (
         len(d) == 9
@@ -149,7 +145,7 @@ def au_tfn(value: str) -> bool:
 
 def au_medicare(value: str) -> bool:
     """Australian Medicare card: 10 digits (11 with the IRN), first 2-6, weighted check digit."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) not in (10, 11) or d[0] not in "23456":
         return False
     weights = (1, 3, 7, 9, 1, 3, 7, 9)
@@ -158,7 +154,7 @@ def au_medicare(value: str) -> bool:
 
 def au_abn(value: str) -> bool:
     """Australian Business Number: 11 digits, first minus one, weighted sum divisible by 89."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 11 or d[0] == "0":
         return False
     n = [int(c) for c in d]
@@ -194,14 +190,14 @@ _VERHOEFF_P = (
 def verhoeff(value: str) -> bool:
     """Verhoeff dihedral-group check over the digits of ``value``."""
     c = 0
-    for i, ch in enumerate(reversed(_digits(value))):
+    for i, ch in enumerate(reversed(only_digits(value))):
         c = _VERHOEFF_D[c][_VERHOEFF_P[i % 8][int(ch)]]
     return c == 0
 
 
 def in_aadhaar(value: str) -> bool:
     """Aadhaar: 12 digits, first not 0 or 1, Verhoeff check digit, not a palindrome filler."""
-    d = _digits(value)
+    d = only_digits(value)
     return len(d) == 12 and d[0] not in "01" and len(set(d)) > 2 and verhoeff(d)
 
 
@@ -234,7 +230,7 @@ def sg_nric(value: str) -> bool:
 
 def br_cpf(value: str) -> bool:
     """Brazilian CPF: 11 digits with two mod-11 check digits."""
-    d = [int(c) for c in _digits(value)]
+    d = [int(c) for c in only_digits(value)]
     if len(d) != 11 or len(set(d)) == 1:
         return False
     for n in (9, 10):
@@ -246,7 +242,7 @@ def br_cpf(value: str) -> bool:
 
 def br_cnpj(value: str) -> bool:
     """Brazilian CNPJ: 14 digits with two mod-11 check digits."""
-    d = [int(c) for c in _digits(value)]
+    d = [int(c) for c in only_digits(value)]
     if len(d) != 14 or len(set(d)) == 1:
         return False
     weights = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
@@ -333,7 +329,7 @@ def fr_nir(value: str) -> bool:
 
 def de_tax_id(value: str) -> bool:
     """German Steuer-IdNr: 11 digits, one digit repeated 2-3 times, ISO 7064 MOD 11,10 check."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 11 or d[0] == "0":
         return False
     counts = sorted((d[:10].count(c) for c in set(d[:10])), reverse=True)
@@ -349,7 +345,7 @@ def de_tax_id(value: str) -> bool:
 
 def nl_bsn(value: str) -> bool:
     """Dutch BSN: 9 digits passing the eleven test (last digit weighted -1)."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 9 or len(set(d)) == 1:
         return False
     total = sum(int(c) * w for c, w in zip(d[:8], range(9, 1, -1), strict=True)) - int(d[8])
@@ -358,7 +354,7 @@ def nl_bsn(value: str) -> bool:
 
 def pl_pesel(value: str) -> bool:
     """Polish PESEL: 11 digits, a real birth date (century in the month), weighted check."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 11:
         return False
     month = int(d[2:4])
@@ -372,7 +368,7 @@ def pl_pesel(value: str) -> bool:
 
 def se_personnummer(value: str) -> bool:
     """Swedish personnummer (or samordningsnummer, day + 60): a real date and Luhn."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) == 12:
         d = d[2:]
     if len(d) != 10:
@@ -472,13 +468,13 @@ def _weighted(digits: str, weights: tuple[int, ...]) -> int:
 
 def au_acn(value: str) -> bool:
     """Australian Company Number: 9 digits, weights 8..1, complement of the sum mod 10."""
-    d = _digits(value)
+    d = only_digits(value)
     return len(d) == 9 and (10 - _weighted(d, (8, 7, 6, 5, 4, 3, 2, 1)) % 10) % 10 == int(d[8])
 
 
 def kr_rrn(value: str) -> bool:
     """Korean resident registration number (issued before Oct 2020): date, sex digit, mod 11."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 13 or d[6] not in "12345678":
         return False
     century = 1900 if d[6] in "1256" else 2000
@@ -490,7 +486,7 @@ def kr_rrn(value: str) -> bool:
 
 def th_tnin(value: str) -> bool:
     """Thai national id: 13 digits, first 1-8, weights 13..2, mod 11 check digit."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 13 or d[0] not in "12345678":
         return False
     return (11 - _weighted(d, tuple(range(13, 1, -1))) % 11) % 10 == int(d[12])
@@ -498,7 +494,7 @@ def th_tnin(value: str) -> bool:
 
 def it_vat(value: str) -> bool:
     """Italian partita IVA: 11 digits, an office code (001-100, 120, 121, 888, 999), Luhn."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 11 or len(set(d[:7])) == 1:
         return False
     office = int(d[7:10])
@@ -568,7 +564,7 @@ def at_vat(value: str) -> bool:
 
 def pl_nip(value: str) -> bool:
     """Polish NIP tax id: 10 digits, weights 6,5,7,2,3,4,5,6,7, mod 11 (10 never issued)."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 10 or len(set(d)) == 1:
         return False
     check = _weighted(d, (6, 5, 7, 2, 3, 4, 5, 6, 7)) % 11
@@ -577,7 +573,7 @@ def pl_nip(value: str) -> bool:
 
 def no_fodselsnummer(value: str) -> bool:
     """Norwegian fødselsnummer (or D-number, day + 40): a real date and two mod-11 digits."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 11:
         return False
     day = int(d[:2])
@@ -608,7 +604,7 @@ def ie_pps(value: str) -> bool:
 
 def pt_nif(value: str) -> bool:
     """Portuguese NIF: 9 digits, a valid first digit, mod 11 check digit."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 9 or d[0] not in "1235689":
         return False
     check = 11 - _weighted(d, (9, 8, 7, 6, 5, 4, 3, 2)) % 11
@@ -617,7 +613,7 @@ def pt_nif(value: str) -> bool:
 
 def za_id(value: str) -> bool:
     """South African id number: 13 digits, a real birth date, citizenship 0-2, Luhn."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 13 or d[10] not in "012":
         return False
     month, day = int(d[2:4]), int(d[4:6])
@@ -628,7 +624,7 @@ def za_id(value: str) -> bool:
 
 def ch_ahv(value: str) -> bool:
     """Swiss AHV/AVS number: 756 and 10 digits, EAN-13 check digit."""
-    d = _digits(value)
+    d = only_digits(value)
     if len(d) != 13 or not d.startswith("756"):
         return False
     total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(d[:12]))

@@ -633,3 +633,22 @@ def test_seen_returns_what_a_scan_of_every_word_returns() -> None:
             w for w, n, single in words.entries if (n in tokens if single else n in joined)
         )
         assert _seen(text, start, end, words, window) == expected, (text, start, end)
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed")
+def test_short_texts_use_one_set_and_get_the_deferred_patterns_on_request() -> None:
+    """Below SHORT_TEXT bytes the RE2 patterns (and, asked for, the deferred ones) are searched
+    with one set; what the scan reports is the same as RE2's at every length."""
+    regexes = [r"\b\d{3}-\d{2}-\d{4}\b", r"\bAKIA[0-9A-Z]{16}\b", r"\b\d{9}\b", r"\d{4}"]
+    scanner = make_scanner(regexes, "hyperscan", deferred=[2])
+    assert isinstance(scanner, HyperscanScanner)
+    reference = Re2Scanner(regexes)
+    texts = ["ssn 123-45-6789, 536221234", "AKIAABCDEFGHIJKLMNOP", "536221234", "é 536221234", ""]
+    for text in [*texts, *(t + " " + "word " * 600 for t in texts)]:
+        data = text.encode()
+        every = reference.scan(data)
+        assert scanner.scan(data, with_deferred=True) == every, text
+        # The deferred pattern is left to the caller in ASCII texts unless asked for.
+        expected = [i for i in every if i != 2] if data.isascii() else every
+        assert scanner.scan(data) == expected, text
+    assert len(scanner._re2_sets(utf8=False, short=True, with_deferred=True)._sets) == 1

