@@ -32,8 +32,7 @@ from classifiers.multiscan import (
     word_starts,
 )
 from classifiers.ner import NameFinder
-from classifiers.phones import find as find_phones
-from classifiers.phones import phone_shaped
+from classifiers.phones import find_shaped as find_phones
 from classifiers.presidio import PresidioFinder
 from classifiers.spec import DetectorSpec, Engine, PatternSpec, load_rule_files
 from classifiers.validators import UNMEMOISED, VALIDATORS, Validator
@@ -413,9 +412,8 @@ class DetectorEngine:
         # the matcher gets them as blanks (same offsets) and most such texts skip it.
         claimed = [m for m in found if m.score > self._phone_ceiling and m.end > m.start]
         searched = _blank(text, claimed) if claimed else text
-        if not phone_shaped(searched):
-            return []
-        # The matcher is the costly part: it runs once, whatever the number of phone detectors.
+        # The matcher is the costly part: it runs once, whatever the number of phone detectors,
+        # and only on a ``phone_shaped`` text.
         spans = find_phones(searched)
         out: list[RawMatch] = []
         for spec in self._phone:
@@ -561,14 +559,19 @@ def _has_digits(text: str, least: int) -> bool:
     """Whether ``text`` has ``least`` digits (``str.isdigit``, as libphonenumber reads them)."""
     # The ASCII digits counted in C (UTF-8 encodes every other character with bytes >= 0x80,
     # so the bytes deleted are exactly the text's ASCII digits); other scripts' digits are
-    # counted (``str.isdigit`` mapped in C) only when the ASCII ones are not enough.
+    # counted (``str.isdigit`` mapped in C) only when the ASCII ones are not enough, and only
+    # among the characters that are not ASCII: deleting every ASCII byte leaves their UTF-8
+    # sequences whole.
     data = text.encode("utf-8")
-    if len(data) - len(data.translate(None, _ASCII_DIGITS)) >= least:
-        return True
-    return not text.isascii() and sum(map(str.isdigit, text)) >= least
+    found = len(data) - len(data.translate(None, _ASCII_DIGITS))
+    if found >= least or len(data) == len(text):
+        return found >= least
+    others = data.translate(None, _ASCII).decode("utf-8")
+    return found + sum(map(str.isdigit, others)) >= least
 
 
 _ASCII_DIGITS = b"0123456789"
+_ASCII = bytes(range(128))
 
 
 def _compile(spec: DetectorSpec) -> list[_Compiled]:

@@ -53,6 +53,20 @@ def find(text: str) -> list[tuple[int, int]]:
     """Start and end of each number libphonenumber's matcher finds (leniency VALID)."""
     if not _library().may_hold(text):
         return []  # proven to hold none: the matcher's scan of it is spared
+    return _spans(text)
+
+
+def find_shaped(text: str) -> list[tuple[int, int]]:
+    """``find(text)`` if ``phone_shaped(text)``, else none: one read of the text tells both
+    whether it is shaped and whether ``may_hold`` needs more than that read."""
+    library = _library()
+    shaped, marked = library.read(text.encode("utf-8"))
+    if not shaped or not (marked or library.plain_may_hold(text)):
+        return []
+    return _spans(text)
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
     return [(m.start, m.end) for m in _matcher()(text, PHONE_REGION)]
 
 
@@ -69,9 +83,7 @@ def phone_shaped(text: str) -> bool:
     off from its digits as a vanity number ("+290 8 int. 1" holds "+290 8 int", +290 8468),
     so a few digits and "int" can make a valid number that this test does not see.
     """
-    # On UTF-8 bytes: the same RE2 program (the wrapper encodes a str to UTF-8 itself), without
-    # the wrapper's conversion of byte offsets back to character ones.
-    return _library().run.search(text.encode("utf-8")) is not None
+    return _library().read(text.encode("utf-8"))[0]
 
 
 @dataclass(frozen=True)
@@ -105,13 +117,20 @@ class _Library:
     # Per country code: the national number lengths, general pattern and number types of each of
     # its regions.
     regions: dict[int, list[_Region]]
-    run: Any  # RE2: ``phone_shaped``'s run of digits
+    # RE2 programs' own Match (google-re2 is pinned in pyproject.toml), called on UTF-8 bytes
+    # as the ``str`` API calls it: the wrapper encodes the text and builds a match object at
+    # each call, which costs more than the search itself on the short texts read by the
+    # thousand. ``run``: ``phone_shaped``'s run of digits; ``marked``: see ``may_hold``.
+    run: Any
     home_code: int  # the home region's country code
     # The national prefixes ``parse`` may drop from a plain candidate read as a home number
     # (plain digit strings); None when the metadata's are not (then every candidate is parsed).
     national_prefixes: tuple[str, ...] | None
     idd: re.Pattern[str] | None  # the home international prefix, None when it has none
-    marked: Any  # RE2: a character that makes a candidate not plain (see ``may_hold``)
+    marked: Any
+    # An RE2 set of ``run`` (0) and ``marked`` (1), its own Match: which of them a text has, in
+    # one read of it.
+    both: Any
     # A run of plain characters with enough digits for a home number.
     plain_runs: re.Pattern[str]
     sequences: int  # the matcher's most digit sequences after the first one
@@ -126,19 +145,36 @@ class _Library:
     # length of their general pattern and number types; None when none does. Filled on first
     # use.
     general: dict[tuple[int, int], re.Pattern[str] | None] = field(default_factory=dict)
+    # Digit count of a plain candidate -> the leading digits ``parse`` may drop from it to
+    # read a home number (see ``may_be_home_number``), each with the ``general`` pattern of
+    # what is left. Filled on first use.
+    readings: dict[int, tuple[tuple[str, re.Pattern[str]], ...]] = field(default_factory=dict)
+
+    def read(self, data: bytes) -> tuple[bool, bool]:
+        """Whether UTF-8 ``data`` has a ``run`` (``phone_shaped``), and if it does, whether it
+        has a mark (``marked``)."""
+        if len(data) <= _ONE_READ:
+            hits = self.both(data)
+            return 0 in hits, 1 in hits
+        # A set reads the text to its end; a search stops at its first match, and a text
+        # without a run needs no second one.
+        if self.run(_UNANCHORED, data, 0, len(data))[0] == _NO_SPAN:
+            return False, False
+        return True, self.marked(_UNANCHORED, data, 0, len(data))[0] != _NO_SPAN
 
     def may_be_valid(self, country_code: int, national: str) -> bool:
         """False only if ``is_valid_number`` is false for every number with this country code
         and national significant number (a necessary condition: see the module docstring)."""
-        key = (country_code, len(national))
+        general = self._general(country_code, len(national))
+        return general is not None and general.fullmatch(national) is not None
+
+    def _general(self, country_code: int, length: int) -> re.Pattern[str] | None:
+        key = (country_code, length)
         if key not in self.general:
-            patterns = [
-                region.shape(len(national)) for region in self.regions.get(country_code, ())
-            ]
+            patterns = [region.shape(length) for region in self.regions.get(country_code, ())]
             patterns = [pattern for pattern in patterns if pattern]
             self.general[key] = re.compile("|".join(patterns)) if patterns else None
-        general = self.general[key]
-        return general is not None and general.fullmatch(national) is not None
+        return self.general[key]
 
     def may_hold(self, text: str) -> bool:
         """False only if the matcher finds no number in ``text``: every candidate it could
@@ -163,14 +199,18 @@ class _Library:
         at separators only. So some run of consecutive whole blocks (or, in a run of more than
         20 digits, any run of digits) must pass ``may_be_home_number``.
         """
-        lengths, reach = self.home_lengths, self.home_reach
-        if self.national_prefixes is None or lengths is None or reach is None:
-            return True
         try:
-            data = text.encode("utf-8")  # RE2 reads UTF-8: the wrapper's conversion is spared
+            data = text.encode("utf-8")
         except UnicodeEncodeError:
             return True  # lone surrogates: left to the matcher
-        if self.marked.search(data) is not None:
+        if self.marked(_UNANCHORED, data, 0, len(data))[0] != _NO_SPAN:
+            return True
+        return self.plain_may_hold(text)
+
+    def plain_may_hold(self, text: str) -> bool:
+        """``may_hold`` for a text without a mark (no match of ``marked``)."""
+        lengths, reach = self.home_lengths, self.home_reach
+        if self.national_prefixes is None or lengths is None or reach is None:
             return True
         idd, least = self.idd, self.least_national
         for run in self.plain_runs.findall(text):
@@ -225,16 +265,30 @@ class _Library:
         prefixes = self.national_prefixes
         if prefixes is None or (self.idd is not None and self.idd.match(digits)):
             return True  # no bound from the metadata, or read after the international prefix
-        if self.home_reach is not None and len(digits) not in self.home_reach:
-            return False  # no ending ``parse`` may keep has a length the home code allows
+        readings = self.readings.get(len(digits))
+        if readings is None:
+            readings = self.readings[len(digits)] = self._readings(len(digits), prefixes)
+        for dropped, general in readings:
+            if digits.startswith(dropped) and general.fullmatch(digits[len(dropped) :]):
+                return True
+        return False
+
+    def _readings(
+        self, length: int, prefixes: tuple[str, ...]
+    ) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """The national numbers ``parse`` may keep of ``length`` plain digits (and a few more),
+        as the digits they drop: none, or the home country code, then up to two national
+        prefixes; each with the pattern the rest must pass. Empty when no ending of that length
+        has a length the home code allows."""
+        if self.home_reach is not None and length not in self.home_reach:
+            return ()
         code = self.home_code
-        # The national numbers ``parse`` may keep (and a few more): the digits, less the home
-        # country code if they start with it, less up to two national prefixes they start with.
-        home = str(code)
-        readings = {digits, digits[len(home) :]} if digits.startswith(home) else {digits}
-        for _ in range(2):
-            readings |= {n[len(p) :] for n in readings for p in prefixes if n.startswith(p)}
-        return any(self.may_be_valid(code, national) for national in readings)
+        starts = ("", str(code))
+        dropped = sorted(
+            {a + b + c for a in starts for b in ("", *prefixes) for c in ("", *prefixes)}
+        )
+        readings = ((d, self._general(code, length - len(d))) for d in dropped if len(d) <= length)
+        return tuple((d, general) for d, general in readings if general is not None)
 
 
 @cache
@@ -323,19 +377,26 @@ def _library() -> _Library:
         and sequences >= 0
         else None
     )
+    run = rf"(?:\p{{Nd}}[^a-wyzA-WYZ\p{{Nd}}]*){{{least}}}"
+    marked = (
+        r"\p{Nd}[ \-().\[\]/\t,]*(?:[xX~#]|;?[eE][xX][tT]|[aA][nN][eE][xX][oO]|[iI][nN][tT]"
+        rf"|[^\x00-\x7f])|[+\x{{FF0B}}][^\n]{{0,{plus_gap}}}\p{{Nd}}|[^\P{{Nd}}0-9]"
+    )
+    both = re2.Set.SearchSet()
+    for pattern in (run, marked):
+        both.Add(pattern)
+    both.Compile()
     return _Library(
         least=least,
         least_national=max(least, min(national, prefix_digits + written)),
         plus=phonenumberutil._PLUS_CHARS,
         regions=regions,
-        run=re2.compile(rf"(?:\p{{Nd}}[^a-wyzA-WYZ\p{{Nd}}]*){{{least}}}"),
+        run=re2.compile(run)._regexp.Match,
         home_code=home.country_code,
         national_prefixes=tuple(national_prefixes) if most_dropped is not None else None,
         idd=re.compile(home.international_prefix) if home.international_prefix else None,
-        marked=re2.compile(
-            r"\p{Nd}[ \-().\[\]/\t,]*(?:[xX~#]|;?[eE][xX][tT]|[aA][nN][eE][xX][oO]|[iI][nN][tT]"
-            rf"|[^\x00-\x7f])|[+\x{{FF0B}}][^\n]{{0,{plus_gap}}}\p{{Nd}}|[^\P{{Nd}}0-9]"
-        ),
+        marked=re2.compile(marked)._regexp.Match,
+        both=both._set.Match,
         plain_runs=re.compile(
             rf"[0-9](?:[ \-./()\[\]]*[0-9]){{{max(min(home_reach or {1}) - 1, 0)},}}"
         ),
@@ -381,6 +442,12 @@ _NEVER = 1 << 30  # more characters than any candidate has: no bound
 # punctuation that are ASCII and never start an extension or a second number ("x", "~" do).
 _PLAIN = str.maketrans("", "", " -./()[]")
 _BLOCKS = re.compile(r"[0-9]+")
+
+_UNANCHORED = re2._Anchor.UNANCHORED
+_NO_SPAN = (-1, -1)
+# Bytes: up to this, ``_Library.read`` reads a text once with its set; beyond, the set's read
+# to the end costs more than the two searches' calls.
+_ONE_READ = 2048
 
 
 def _upper(quantifier: str) -> int:
