@@ -609,15 +609,24 @@ def _spans(
     pos, stop = 0, len(data)
     found: list[tuple[int, int]] = []
     append = found.append
+    ahead = None  # the match that ended the previous region's search, past its end
     for low, high in ((0, stop + 1),) if regions is None else regions:
         # Where the previous region's search stopped is a place finditer passes too.
         pos = max(pos, low)
         while True:
-            spans = match(_UNANCHORED, data, pos, stop)
+            if ahead is not None and ahead[0][0] >= pos:
+                # A search from here finds it again: none starts between the place the last
+                # search started from and it, and RE2 reads ^, $ and \b in the whole data,
+                # wherever the search starts.
+                spans = ahead
+            else:
+                spans = match(_UNANCHORED, data, pos, stop)
+            ahead = None
             whole = spans[0]
             if whole == _NO_MATCH:
                 return found
             if whole[0] >= high:
+                ahead = spans
                 break  # the next region's search finds it again if it is in there
             append(spans[group])
             if pos == stop:
