@@ -200,7 +200,35 @@ _CORE_GROUPS = {
     )
     for kind, regex in _CORES
 }
-_CORE_KINDS = [(kind, regex, _CORE_GROUPS[kind]) for kind, regex in _CORES]
+# Which space-separated part of the match is the word ``_keep`` reads, where the group need
+# not be asked for: a group takes RE2 a second pass over the match (its NFA, on programs this
+# size), where the DFA alone finds the match. A suffix is the last part and an after-word the
+# one before it, less a full stop: the group follows a literal space, and neither it (the
+# words hold no space and no full stop) nor what follows it ("\b\.?"; "\.? {_HOUSE}") holds
+# a space.
+_WORD_PARTS = {"suffix": -1, "after": -2}
+# The kinds whose every match holds a space then a digit: "{_CAP} {_HOUSE}", "Box \d",
+# "A[AEP] \d{5}".
+_SPACED_NUMBER = frozenset({"ending", "after", "bare", "pobox", "military"})
+
+
+@cache
+def _core_searches() -> list[tuple[str, Callable[..., Any], int, int, bool]]:
+    """Per core kind: its search (the compiled program's Match), the group to read (0: none),
+    the part of the match that is the word (0: none) and whether it is in ``_SPACED_NUMBER``.
+
+    Built on first use: the programs without a group compile in about 13 ms.
+    """
+    searches = []
+    for (kind, pattern), (_, regex) in zip(_CORE_PATTERNS, _CORES, strict=True):
+        part = _WORD_PARTS.get(kind, 0)
+        if part:
+            regex = re2.compile(pattern.replace(f"(?P<{kind}>", "(?:"), _OPTIONS)
+        group = 0 if part else _CORE_GROUPS[kind]
+        searches.append((kind, regex._regexp.Match, group, part, kind in _SPACED_NUMBER))
+    return searches
+
+
 _WEAK = frozenset(w.lower() for w in WEAK_SUFFIXES) - {s.lower() for s in STRONG_SUFFIXES}
 _WEAK_ENDINGS = frozenset(WEAK_ENDINGS)
 _WEAK_AFTER = frozenset(WEAK_AFTER_WORDS)
@@ -261,12 +289,19 @@ _LABEL_BYTES = 4 * 21 + 1
 _BLANKS = frozenset(b" \t")
 _PART_ENDS = frozenset(b".!?;:,)\n")
 _ASCII_DIGITS = b"0123456789"
+_DIGIT_BYTES = [bytes([d]) for d in _ASCII_DIGITS]
+_SPACED_DIGITS = [b" " + d for d in _DIGIT_BYTES]
+_DIGITS_TO_ZERO = bytes.maketrans(_ASCII_DIGITS, b"0" * 10)
+_SHORT_DATA = 1024
 _INTRO = re2.compile(
     r"(?i)(?:\baddress(?:es)?\b[ \t]*(?:is|:|-)?[ \t]*|\b(?:address(?:es)?|lives?|lived|living|"
     r"located|resides?|ship|send|sent|deliver|drops? (?:you |me )?off|moved|return|station|"
     r"enter|offices?|restaurant|shop|store|hotel)\b[^.\n]{0,24}\b(?:at|on|to|is|in|of)"
     r"[ \t]*:?[ \t]*)$"
 )
+# The characters ``_INTRO`` can end with, before its blanks: (?i) folds only the long s
+# (U+017F) to one of these letters.
+_INTRO_LAST = frozenset("stnofSTNOF\u017f:-")
 _WORDS = re2.compile(r"\p{L}+")
 _ADDRESS_WORDS = frozenset(ADDRESS_WORDS)
 # The compiled programs' own Match (google-re2 pinned in pyproject.toml), called with the
@@ -318,6 +353,17 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
     if not _has_digit(text):
         return []
     doc = EncodedText(text)
+    data = doc.data
+    kinds = _core_kinds(data)
+    if not kinds:
+        return []
+    # Necessary conditions (ASCII digits: RE2's \d). A unit and a postal code each hold a
+    # digit (``_UNIT``'s two forms, ``_POSTAL``'s every form), so a core with no digit after it
+    # has no evidence from its tail; and each match of the kinds in ``_SPACED_NUMBER`` holds a
+    # space before a digit, so once the search has passed the last one, no match is left (the
+    # final search, which finds nothing, is skipped).
+    last_digit, last_number = _last_digits(data)
+    stop = len(data)
     candidates: list[tuple[int, int]] = []
     # An identical span found again (by a core of another kind) cannot change what is kept:
     # the first copy is kept or overlapped, and the copy then overlaps it; so it is not judged.
@@ -326,17 +372,32 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
     # word with an ending and as a bare name and number): their tails are the same.
     tails: dict[int, tuple[int, bool]] = {}
     chars = None if doc.ascii else doc.chars  # ASCII: byte offsets are character offsets
-    for index in _core_kinds(doc.data):
-        kind, regex, group = _CORE_KINDS[index]
-        for spans in doc.finditer(regex):
+    searches = _core_searches()
+    for index in kinds:
+        kind, match, group, part, spaced = searches[index]
+        # ``doc.finditer`` written out: no core matches the empty string, so each search
+        # starts where the last match ended.
+        pos = 0
+        while not spaced or last_number >= pos:
+            spans = match(_UNANCHORED, data, pos, stop)
+            if spans[0] == _NO_SPAN:
+                break
+            pos = spans[0][1]
             core_start, core_end = spans[0] if chars is None else chars(spans[0])
-            if core_start == core_end:
-                continue
             word = ""
-            if group and spans[group] != _NO_SPAN:
+            if part:
+                word = text[core_start:core_end].rsplit(" ", 2)[part].removesuffix(".")
+            elif group and spans[group] != _NO_SPAN:
                 word_start, word_end = spans[group] if chars is None else chars(spans[group])
                 word = text[word_start:word_end]
             start, end = _strip(text, core_start, core_end)
+            # The core from its first letter or digit (``_strip`` found it: ``start``).
+            core = text[start if start < core_end else core_start : core_end].strip()
+            # No digit after the core (``_strip`` drops no digit): no evidence, and ``_keep``
+            # reads ``end`` only with evidence; a core it drops needs no tail.
+            no_evidence = last_digit < pos
+            if no_evidence and not _keep(kind, core, word, text, start, end, False):
+                continue
             tail = tails.get(end)
             if tail is None:
                 tail = tails[end] = _extend(doc, end)
@@ -345,18 +406,28 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
             span = (start, end)
             if start < end and span in accepted:
                 continue
-            # The core from its first letter or digit (``_strip`` found it: ``start``).
-            core = text[start if start < core_end else core_start : core_end].strip()
-            if _keep(kind, core, word, text, start, end, evidence):
+            if no_evidence or _keep(kind, core, word, text, start, end, evidence):
                 candidates.append(span)
                 accepted.add(span)
     if len(candidates) < 2:
         return candidates
     kept: list[tuple[int, int]] = []
     for start, end in sorted(candidates, key=lambda s: (s[0] - s[1], s[0])):
-        if all(end <= a or start >= b for a, b in kept):
+        for a, b in kept:
+            if start < b and a < end:
+                break
+        else:
             kept.append((start, end))
     return sorted(kept)
+
+
+def _last_digits(data: bytes) -> tuple[int, int]:
+    """Offsets of the last ASCII digit and of the last space before one (-1: none)."""
+    if len(data) > _SHORT_DATA:
+        # Searched from the end, where a long text (a log) soon has both: no pass over it all.
+        return max(map(data.rfind, _DIGIT_BYTES)), max(map(data.rfind, _SPACED_DIGITS))
+    zeros = data.translate(_DIGITS_TO_ZERO)  # one pass, where twenty searches cost more
+    return zeros.rfind(b"0"), zeros.rfind(b" 0")
 
 
 def _has_digit(text: str) -> bool:
@@ -460,8 +531,6 @@ def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evid
         if suffix in _WEAK or _fullmatch(_YEAR_MATCH, number):
             return evidence or _address_words(text, start)
         return True
-    if not _has_digit(core):
-        return False
     # Below, ``evidence or _address_words(...)`` comes last: the address-word test costs most.
     if kind == "ending":
         words = core.split()
@@ -470,6 +539,10 @@ def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evid
             return evidence or _address_words(text, start)
         return word.lower() not in _WEAK_ENDINGS or evidence or _address_words(text, start)
     if kind == "prefix":
+        # Its house number is optional; the other kinds end with one (``_HOUSE``), which the
+        # core keeps (it is stripped of blanks and of what precedes its first letter or digit).
+        if not _has_digit(core):
+            return False
         # "Via Tasso 129" stands alone; "via email 3 times" is a preposition and a count.
         return core[:1].isupper() or core[:1].isdigit() or evidence or _address_words(text, start)
     if kind == "after":
@@ -478,8 +551,13 @@ def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evid
     # address right before it ("lives at", "the address is", "ship to")
     if evidence and end - start > len(core) + 3:
         return True
-    window = text[max(0, start - 48) : start].encode()
-    return bool(_INTRO_MATCH(_UNANCHORED, window, 0, len(window))[0] != _NO_SPAN)
+    window = text[max(0, start - 48) : start]
+    # ``_INTRO`` ends with "is", "at", "on", "to", "in", "of", "address(es)", ":" or "-", then
+    # blanks: where the last other character is none of those ends, it does not match.
+    if window.rstrip(" \t")[-1:] not in _INTRO_LAST:
+        return False
+    data = window.encode()
+    return bool(_INTRO_MATCH(_UNANCHORED, data, 0, len(data))[0] != _NO_SPAN)
 
 
 def _address_words(text: str, start: int) -> bool:

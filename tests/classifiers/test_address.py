@@ -319,3 +319,27 @@ def test_find_addresses_agrees_with_the_plain_pipeline() -> None:
         assert find_addresses(text) == expected, text
         found += len(expected)
     assert found > 300
+
+
+def test_intro_test_is_the_pattern() -> None:
+    """``_keep``'s test of the last character before an intro phrase, against ``_INTRO`` on
+    the text before every position of the constructed texts and on the intro phrases."""
+    import sys
+
+    import re2
+
+    from classifiers.address import _INTRO, _INTRO_LAST
+
+    # (?i) folds no other character to the letters the phrase can end with.
+    every = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
+    folded = {m.group() for m in re2.compile(r"(?i)[stnof]").finditer(every)}
+    assert folded | set(":-") == _INTRO_LAST
+    phrases = ["lives at ", "Address: ", "address -", "ADDRESSES\t", "ship it to:", "\u017fhip to"]
+    matched = 0
+    for text in CONSTRUCTED + [p + "12 Main" for p in phrases]:
+        for pos in range(len(text) + 1):
+            window = text[max(0, pos - 48) : pos]
+            found = _INTRO.search(window) is not None
+            matched += found
+            assert not found or window.rstrip(" \t")[-1:] in _INTRO_LAST, window
+    assert matched > 100
