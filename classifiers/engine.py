@@ -673,13 +673,12 @@ def _unique(compiled: Sequence[_Compiled]) -> list[_Unique]:
 class _Reach:
     """Where the spans of a context-gated regex can be, around the context words of a text.
 
-    A span is kept only when a context word starts in ``[start - window, end + window)``, and
-    a match is at most ``longest`` characters long, so every kept span belongs to a match that
-    starts within ``window + longest`` characters before a word and ``window`` after it.
-    ``stops`` maps every byte that no match can contain to 0 (a ``bytes.translate`` table).
+    A span is kept only when a context word starts in ``[start - window, end + window)``;
+    ``stops`` maps every byte that no match can contain to 0 (a ``bytes.translate`` table), so
+    a match that reaches a place starts after the last such byte before it (see
+    ``_Places.regions``).
     """
 
-    longest: int
     window: int
     stops: bytes
 
@@ -692,21 +691,18 @@ _ALL = frozenset(range(256))
 
 
 def _reach(regex: str, window: int) -> _Reach | None:
-    """The reach of ``regex`` (see ``_Reach``), or None when it cannot be bounded.
+    """The reach of ``regex`` (see ``_Reach``), or None when it cannot be read.
 
-    Read from the parse tree of Python's ``re`` parser (RE2 has no such API): the longest
-    match, and every byte a match may hold. Only the syntax both engines read alike is taken:
-    literals, classes, ``\\d \\w \\s`` and their negations (RE2's ASCII sets), groups,
-    alternations, bounded repeats and zero-width assertions; anything else (Unicode classes,
-    POSIX classes, unbounded repeats) returns None and the regex is searched whole.
+    Read from the parse tree of Python's ``re`` parser (RE2 has no such API): every byte a
+    match may hold. Only the syntax both engines read alike is taken: literals, classes,
+    ``\\d \\w \\s`` and their negations (RE2's ASCII sets), groups, alternations, repeats
+    and zero-width assertions; anything else (Unicode classes, POSIX classes) returns None and
+    the regex is searched whole.
     """
     import re._constants as sre  # type: ignore[import-not-found]
 
     tree = python_parse(regex)
     if tree is None:
-        return None
-    longest = tree.getwidth()[1]
-    if longest >= sre.MAXREPEAT:
         return None
     categories = {
         sre.CATEGORY_DIGIT: _DIGIT,
@@ -767,7 +763,7 @@ def _reach(regex: str, window: int) -> _Reach | None:
     if not walk(tree.data, bool(tree.state.flags & sre.SRE_FLAG_IGNORECASE), possible):
         return None
     stops = bytes(1 if c in possible else 0 for c in range(256))
-    return _Reach(longest, window, stops)
+    return _Reach(window, stops)
 
 
 def _gate(c: _Compiled, group: Sequence[_Compiled]) -> _Gate | None:
@@ -900,24 +896,34 @@ class _Places:
     ) -> list[tuple[int, int]]:
         """Where the matches of a regex of this reach whose spans can be near a word start.
 
-        Each region starts right after a byte that no match can hold (or at the text's start):
-        no match straddles that place, so a search resumed there finds the matches finditer
-        finds from there on (``_spans``). Regions are sorted and do not overlap.
+        A span ``[s, e)`` is near a word that starts at ``f`` when ``s - window <= f < e +
+        window``: its match starts at or before ``f + window`` and holds the byte at ``f -
+        window`` or starts after it. No match holds a stop (a byte ``reach.stops`` maps to 0),
+        so it starts after the last stop at or before ``f - window``. Each region runs from
+        just after that stop (or the text's start) to ``f + window + 1``; no match straddles
+        its start, so a search resumed there finds the matches finditer finds from there on
+        (``_spans``). Regions are sorted and do not overlap.
         """
         offsets = sorted({f for gate in gates if gate is not None for f in self.of(gate)})
-        before, after = reach.window + reach.longest, reach.window + 1
-        merged: list[list[int]] = []
-        for f in offsets:
-            if merged and f - before <= merged[-1][1]:
-                merged[-1][1] = f + after
-            else:
-                merged.append([f - before, f + after])
-        if not merged:
+        if not offsets:
             return []
         stops = self._stops.get(reach.stops)
         if stops is None:
             stops = self._stops[reach.stops] = data.translate(reach.stops)
-        return [(stops.rfind(b"\0", 0, max(0, low)) + 1, high) for low, high in merged]
+        window = reach.window
+        merged: list[list[int]] = []
+        for f in offsets:
+            # A region starts at or before f - window + 1: where that is inside the region
+            # before, the two are one (the stop need not be looked for).
+            if merged and f - window < merged[-1][1]:
+                merged[-1][1] = f + window + 1
+                continue
+            low = stops.rfind(b"\0", 0, max(0, f - window + 1)) + 1
+            if merged and low <= merged[-1][1]:
+                merged[-1][1] = f + window + 1
+            else:
+                merged.append([low, f + window + 1])
+        return [(low, high) for low, high in merged]
 
     def near_any(
         self, gate: _Gate, spans: list[tuple[int, int]], window: int

@@ -395,37 +395,43 @@ def test_a_region_starts_where_no_match_can_straddle() -> None:
     from classifiers.engine import _Places, _reach, _spans, _words_gate
 
     # "ab" is a match; a search started inside it, at "b", would find "bcd", which finditer
-    # never finds. The region around "zz" (window 0, longest match 3) begins inside "ab": it is
-    # moved back to just after the last byte no match can hold ("q").
+    # never finds. A span near "zz" (window 3) must reach "b" (6 - 3): the region begins
+    # just after the last byte before it that no match can hold ("q"), and ends 3 after "zz".
     regex, text = re2.compile("ab|bcd"), "qqabcdzz"
-    reach = _reach("ab|bcd", 0)
-    assert reach is not None and reach.longest == 3
+    reach = _reach("ab|bcd", 3)
+    assert reach is not None
     data = text.encode()
     regions = _Places(text).regions(reach, [_words_gate(("zz",))], data)
-    assert regions == [(2, 7)]
+    assert regions == [(2, 10)]
     assert _spans(regex, data, 0, regions) == [m.span() for m in regex.finditer(data)] == [(2, 4)]
+    # With a window of 0 a near span must hold the "z" at 6, which no match can: the region
+    # starts after it, past every match.
+    reach = _reach("ab|bcd", 0)
+    assert reach is not None
+    regions = _Places(text).regions(reach, [_words_gate(("zz",))], data)
+    assert regions == [(7, 7)] and _spans(regex, data, 0, regions) == []
 
 
 @pytest.mark.parametrize(
-    ("regex", "longest", "held", "never"),
+    ("regex", "read", "held", "never"),
     [
-        (r"\b\d{3}-\d{2}-\d{4}\b", 11, b"0-9", b"a \n"),
-        (r"(?:^|[^\w.])(?P<value>\d{2,12})(?: ?(?:x|ext) ?\d{1,6})?", 24, b" =xet(", b"aZ_."),
-        (r"(?i:key)[ =]+[a-f]{4}", None, b"", b""),  # unbounded: no reach
-        (r"\p{L}{2,5}", None, b"", b""),  # Unicode classes: not read
-        (r"[[:alpha:]]{3}", None, b"", b""),  # POSIX classes: not read
-        (r"a{,3}b", None, b"", b""),  # a repeat to Python, literal text to RE2: not read
-        (r"(?i)tok_[a-f\s]{8}", 12, b"TOKtokABCDEF\t\n\f\r ", b"gG\x0b"),
+        (r"\b\d{3}-\d{2}-\d{4}\b", True, b"0-9", b"a \n"),
+        (r"(?:^|[^\w.])(?P<value>\d{2,12})(?: ?(?:x|ext) ?\d{1,6})?", True, b" =xet(", b"aZ_."),
+        (r"(?i:key)[ =]+[a-f]{4}", True, b"kKeEyY =abcdef", b"gzABC0"),  # unbounded too
+        (r"\p{L}{2,5}", False, b"", b""),  # Unicode classes: not read
+        (r"[[:alpha:]]{3}", False, b"", b""),  # POSIX classes: not read
+        (r"a{,3}b", False, b"", b""),  # a repeat to Python, literal text to RE2: not read
+        (r"(?i)tok_[a-f\s]{8}", True, b"TOKtokABCDEF\t\n\f\r ", b"gG\x0b"),
     ],
 )
-def test_reach_of_a_regex(regex: str, longest: int | None, held: bytes, never: bytes) -> None:
+def test_reach_of_a_regex(regex: str, read: bool, held: bytes, never: bytes) -> None:
     from classifiers.engine import _reach
 
     reach = _reach(regex, 32)
-    if longest is None:
+    if not read:
         assert reach is None
         return
-    assert reach is not None and reach.longest == longest and reach.window == 32
+    assert reach is not None and reach.window == 32
     assert all(reach.stops[b] == 1 for b in held) and all(reach.stops[b] == 0 for b in never)
 
 
