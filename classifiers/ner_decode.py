@@ -78,9 +78,11 @@ class Decoder:
         model = self.ner.model
         self.tok2vec = model.get_ref("tok2vec")
         self.embed = _Embed.of(self.tok2vec)
-        if self.embed is not None and not (
-            self.embed.permutes_exactly() and self.embed.agrees(nlp, self.tok2vec)
-        ):
+        if self.embed is not None and not self.embed.permutes_exactly():
+            # This BLAS gives other bits for the reordered weights (numpy's OpenBLAS on AMD
+            # EPYC, seen): the maxouts keep thinc's weights and take the pieces strided.
+            self.embed.keep_thinc_order()
+        if self.embed is not None and not self.embed.agrees(nlp, self.tok2vec):
             self.embed = None
         self.lower = model.get_ref("lower")
         upper = model.get_ref("upper")
@@ -236,8 +238,9 @@ class _Embed:
     (ties give the same value; only a zero's sign could differ, which no later sum or
     comparison sees). Used only for the architecture of spaCy's small English pipelines
     (``_EMBED_LAYERS``), and only once it has given bit for bit thinc's own output on sample
-    documents (``agrees``), and its reordered products thinc's (``permutes_exactly``);
-    otherwise thinc's ``predict`` runs.
+    documents (``agrees``); otherwise thinc's ``predict`` runs. Where the reordered products
+    are not thinc's (``permutes_exactly``), the maxouts keep thinc's order
+    (``keep_thinc_order``).
     """
 
     def __init__(self, layers: list[Any], pad: int) -> None:
@@ -282,6 +285,10 @@ class _Embed:
         """Every maxout's reordered weights give thinc's products (``_MaxoutNorm``)."""
         return all(layer.permutes_exactly() for layer in (self.mix, *self.convolutions))
 
+    def keep_thinc_order(self) -> None:
+        for layer in (self.mix, *self.convolutions):
+            layer.keep_thinc_order()
+
     def agrees(self, nlp: Any, tok2vec: Any) -> bool:
         """The same vectors as thinc's forward, bit for bit, on a few documents."""
         texts = ["Hello, I am Jane Doe.", "Maika van de Noort\n\nflew to ESPOO", "x", "  ", "ok"]
@@ -324,7 +331,9 @@ class _MaxoutNorm:
     maximum is taken between blocks. A matrix product computes each output from one row of
     the weights and one of the inputs, wherever that row is, so the values are the same, only
     in other columns: ``permutes_exactly`` checks that with this BLAS before it is used (and
-    ``_Embed.agrees`` then checks the whole embedding against thinc's).
+    ``_Embed.agrees`` then checks the whole embedding against thinc's). A BLAS may choose its
+    kernel by the order of the rows too: then ``keep_thinc_order`` keeps thinc's weights (the
+    same product as thinc's) and the pieces are compared as strided columns.
     """
 
     def __init__(self, maxout: Any, norm: Any) -> None:
@@ -335,9 +344,10 @@ class _MaxoutNorm:
         b = self.ops.reshape1f(maxout.get_param("b"), self.n_out * self.n_pieces)
         # thinc's row o * n_pieces + p becomes row p * n_out + o.
         self.order = np.arange(len(W)).reshape(self.n_out, self.n_pieces).T.reshape(-1)
-        self.W_thinc = W
-        self.W = np.ascontiguousarray(W[self.order])
-        self.b = np.ascontiguousarray(b[self.order])
+        self.W_thinc, self.b_thinc = W, b
+        self.W_pieces = np.ascontiguousarray(W[self.order])
+        self.W, self.b = self.W_pieces, np.ascontiguousarray(b[self.order])
+        self.strided = False  # the pieces of an output side by side (thinc's order)
         self.G, self.beta = norm.get_param("G"), norm.get_param("b")
         # numpy's var divides by the count of items as an intp (``_count_reduce_items``).
         self.count = np.intp(self.n_out)
@@ -349,19 +359,28 @@ class _MaxoutNorm:
         for n in rows:
             X = rng.standard_normal((n, self.W.shape[1])).astype(self.W.dtype)
             thinc = self.ops.gemm(X, self.W_thinc, trans2=True)[:, self.order]
-            ours = self.ops.gemm(X, self.W, trans2=True)
+            ours = self.ops.gemm(X, self.W_pieces, trans2=True)
             if not np.array_equal(thinc.view("u4"), ours.view("u4")):
                 return False
         return True
+
+    def keep_thinc_order(self) -> None:
+        self.W, self.b, self.strided = self.W_thinc, self.b_thinc, True
 
     def __call__(self, X: Any) -> Any:
         n_out = self.n_out
         Y = self.ops.gemm(X, self.W, trans2=True)
         Y += self.b
         # The largest piece, the pieces compared in thinc's order.
-        best = Y[:, :n_out].copy()
-        for p in range(1, self.n_pieces):
-            np.maximum(best, Y[:, p * n_out : (p + 1) * n_out], out=best)
+        if self.strided:
+            pieces = Y.reshape(len(Y), n_out, self.n_pieces)
+            best = pieces[:, :, 0].copy()
+            for p in range(1, self.n_pieces):
+                np.maximum(best, pieces[:, :, p], out=best)
+        else:
+            best = Y[:, :n_out].copy()
+            for p in range(1, self.n_pieces):
+                np.maximum(best, Y[:, p * n_out : (p + 1) * n_out], out=best)
         # LayerNorm: numpy's mean, then its var's own steps (_methods._var: the deviations, their
         # squares, their sum, divided by the count), keeping the deviations, which the
         # normalisation subtracts again.
