@@ -42,11 +42,6 @@ from models.errors import DetectorDefinitionError
 RULES_DIR = Path(__file__).with_name("rules")
 
 _VALID_CACHE_SIZE = 1 << 15  # values remembered per validator
-# Short texts (form fields, messages) hold few candidates: the scanner searches them for their
-# deferred patterns too (in its one RE2 set for short texts), without the word pass (a
-# Hyperscan call costs a few microseconds whatever the length), and each candidate's window is
-# folded without finding the words first.
-_SHORT_TEXT = SHORT_TEXT
 _RE2_OPTIONS = re2_options()
 
 
@@ -289,8 +284,11 @@ class DetectorEngine:
             return []
         data = text.encode("utf-8")
         scanner = self.scanner
-        short = len(data) < _SHORT_TEXT
-        # A short text is searched for the deferred patterns too (the word gate below decides).
+        # Short texts (form fields, messages) hold few candidates: the scanner searches them for
+        # their deferred patterns too (the word gate below decides), without the word pass (a
+        # Hyperscan call costs a few microseconds whatever the length), and each candidate's
+        # window is folded without finding the words first.
+        short = len(data) < SHORT_TEXT
         hits = scanner.scan(data, with_deferred=short)
         ascii_text = len(data) == len(text)  # byte offsets are character offsets
         woken: set[int] = set()  # deferred patterns that occur, with a context word of theirs
@@ -915,14 +913,12 @@ class _Places:
         for f in offsets:
             # A region starts at or before f - window + 1: where that is inside the region
             # before, the two are one (the stop need not be looked for).
-            if merged and f - window < merged[-1][1]:
-                merged[-1][1] = f + window + 1
-                continue
-            low = stops.rfind(b"\0", 0, max(0, f - window + 1)) + 1
-            if merged and low <= merged[-1][1]:
-                merged[-1][1] = f + window + 1
-            else:
-                merged.append([low, f + window + 1])
+            if not merged or f - window >= merged[-1][1]:
+                low = stops.rfind(b"\0", 0, max(0, f - window + 1)) + 1
+                if not merged or low > merged[-1][1]:
+                    merged.append([low, f + window + 1])
+                    continue
+            merged[-1][1] = f + window + 1
         return [(low, high) for low, high in merged]
 
     def near_any(

@@ -7,6 +7,7 @@ import hmac
 import string
 
 from classifiers.spec import MaskStyle, Normalize
+from classifiers.validators.pii import only_digits, upper_alnum
 
 _MAX_STARS = 16
 
@@ -55,27 +56,13 @@ def _mask_last4(value: str) -> str:
 
 
 _STAR_ASCII_ALNUM = str.maketrans(dict.fromkeys(string.ascii_letters + string.digits, "*"))
-# ``str.translate`` tables that delete what a normalisation drops from an ASCII value (where
-# ``str.isdigit`` and ``str.isalnum`` hold for exactly these characters).
-_ASCII_NOT_DIGIT = str.maketrans(
-    dict.fromkeys((c for c in map(chr, range(128)) if c not in string.digits), None)
-)
-_ASCII_NOT_ALNUM = str.maketrans(
-    dict.fromkeys(
-        (c for c in map(chr, range(128)) if c not in string.ascii_letters + string.digits), None
-    )
-)
 
 
 def normalize(value: str, how: Normalize) -> str:
     if how is Normalize.DIGITS:
-        if value.isascii():
-            return value.translate(_ASCII_NOT_DIGIT)
-        return "".join(c for c in value if c.isdigit())
+        return only_digits(value)
     if how is Normalize.ALNUM:
-        if value.isascii():
-            return value.translate(_ASCII_NOT_ALNUM).upper()
-        return "".join(c for c in value if c.isalnum()).upper()
+        return upper_alnum(value)
     if how is Normalize.LOWER:
         return " ".join(value.lower().split())
     return value

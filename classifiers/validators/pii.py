@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import string
 from collections.abc import Callable
 
 import re2
@@ -15,7 +16,17 @@ def only_digits(value: str) -> str:
     return "".join(c for c in value if c.isdigit())
 
 
-_ASCII_NON_DIGITS = str.maketrans(dict.fromkeys(set(map(chr, range(128))) - set("0123456789")))
+def upper_alnum(value: str) -> str:
+    """The characters of ``value`` that ``str.isalnum`` holds for, in order, upper-cased."""
+    if value.isascii():  # str.isalnum holds for the ASCII letters and digits alone
+        return value.translate(_ASCII_NON_ALNUM).upper()
+    return "".join(c for c in value if c.isalnum()).upper()
+
+
+_ASCII_NON_DIGITS = str.maketrans(dict.fromkeys(set(map(chr, range(128))) - set(string.digits)))
+_ASCII_NON_ALNUM = str.maketrans(
+    dict.fromkeys(set(map(chr, range(128))) - set(string.ascii_letters + string.digits))
+)
 # Each digit doubled, less 9 when that is over 9: the Luhn step of every second digit.
 _LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
 

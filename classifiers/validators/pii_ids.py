@@ -10,11 +10,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import date
 
-from classifiers.validators.pii import luhn, only_digits
-
-
-def _alnum(value: str) -> str:
-    return "".join(c for c in value if c.isalnum()).upper()
+from classifiers.validators.pii import luhn, only_digits, upper_alnum
 
 
 def _real_date(year: int, month: int, day: int) -> bool:
@@ -65,7 +61,7 @@ _MBI_LETTERS = frozenset("ACDEFGHJKMNPQRTUVWXY")  # no S, L, O, I, B, Z
 
 def us_mbi(value: str) -> bool:
     """Medicare Beneficiary Identifier: 11 characters in CMS's fixed letter/digit layout."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 11:
         return False
     layout = "NALNALNAANN"  # N digit, A letter, L letter or digit; position 1 is 1-9
@@ -87,7 +83,7 @@ def us_npi(value: str) -> bool:
 
 def dea_number(value: str) -> bool:
     """DEA registration: registrant letter, name letter, 7 digits with the DEA check digit."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 9 or v[0] not in "ABCDEFGHJKLMPRSTUX" or not v[1].isalpha():
         return False
     d = v[2:]
@@ -104,7 +100,7 @@ _NINO_BAD_PREFIX = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
 
 def uk_nino(value: str) -> bool:
     """National Insurance number: HMRC's prefix letters, 6 digits, suffix A-D."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 9 or not v[2:8].isdigit() or v[8] not in "ABCD":
         return False
     first, second = v[0], v[1]
@@ -277,13 +273,13 @@ _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 def es_nif(value: str) -> bool:
     """Spanish DNI/NIF: 8 digits and the letter of the number modulo 23."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     return len(v) == 9 and v[:8].isdigit() and _DNI_LETTERS[int(v[:8]) % 23] == v[8]
 
 
 def es_nie(value: str) -> bool:
     """Spanish NIE: X, Y or Z (read as 0, 1, 2), 7 digits, the DNI letter of that number."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 9 or v[0] not in "XYZ" or not v[1:8].isdigit():
         return False
     return _DNI_LETTERS[int(str("XYZ".index(v[0])) + v[1:8]) % 23] == v[8]
@@ -315,7 +311,7 @@ def it_fiscal_code(value: str) -> bool:
 
 def fr_nir(value: str) -> bool:
     """French NIR (social security number): 13 characters and the key 97 - (number mod 97)."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 15 or v[0] not in "1234578":
         return False
     body = v[:13].replace("2A", "19").replace("2B", "18")
@@ -512,7 +508,7 @@ def _mod11_10(digits: str) -> int:
 
 def de_vat(value: str) -> bool:
     """German USt-IdNr: DE and 9 digits, ISO 7064 MOD 11,10 check digit."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     return (
         len(v) == 11
         and v[:2] == "DE"
@@ -524,7 +520,7 @@ def de_vat(value: str) -> bool:
 
 def fr_vat(value: str) -> bool:
     """French TVA: FR, a 2-digit key (12 + 3 x SIREN mod 97) mod 97, a Luhn-valid SIREN."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 13 or v[:2] != "FR" or not v[2:].isdigit():
         return False
     siren = v[4:]
@@ -533,7 +529,7 @@ def fr_vat(value: str) -> bool:
 
 def nl_vat(value: str) -> bool:
     """Dutch btw-id: NL, 9 digits, B, 2 digits; eleven test (older) or mod 97 (since 2020)."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 14 or v[:2] != "NL" or v[11] != "B" or not (v[2:11] + v[12:]).isdigit():
         return False
     d = v[2:11]
@@ -544,7 +540,7 @@ def nl_vat(value: str) -> bool:
 
 def be_vat(value: str) -> bool:
     """Belgian enterprise/VAT number: BE, 10 digits from 0 or 1, 97 - (first 8 mod 97)."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 12 or v[:2] != "BE" or not v[2:].isdigit() or v[2] not in "01":
         return False
     return 97 - int(v[2:10]) % 97 == int(v[10:])
@@ -552,7 +548,7 @@ def be_vat(value: str) -> bool:
 
 def at_vat(value: str) -> bool:
     """Austrian UID: ATU and 8 digits; alternate weights 1,2 with digit sums, plus 4, mod 10."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) != 11 or v[:3] != "ATU" or not v[3:].isdigit():
         return False
     total = 0
@@ -593,7 +589,7 @@ def no_fodselsnummer(value: str) -> bool:
 
 def ie_pps(value: str) -> bool:
     """Irish PPS number: 7 digits, a check letter (weighted mod 23), optional second letter."""
-    v = _alnum(value)
+    v = upper_alnum(value)
     if len(v) not in (8, 9) or not v[:7].isdigit() or not v[7:].isalpha():
         return False
     total = _weighted(v[:7], (8, 7, 6, 5, 4, 3, 2))
