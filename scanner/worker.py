@@ -7,6 +7,7 @@ builds its Classifier once (compiled patterns, the spaCy model loaded on first n
 from __future__ import annotations
 
 import faulthandler
+import gc
 import os
 import signal
 import threading
@@ -52,6 +53,11 @@ def classifier() -> Classifier:
         # Load the lazily built parts (the NER model) now, so that the first item's time limit
         # measures that item, not a model load on a busy machine.
         _classifier.findings_batch(["Warm-up text for Ms. Jane Doe in Springfield."])
+        # Everything allocated so far (models, compiled rules, metadata) lives as long as the
+        # process: frozen out of the collector's full passes, which walked it all each time
+        # (about 180 ms a pass with the NER model loaded; 9% of the CPU of classifying
+        # short texts).
+        gc.freeze()
     return _classifier
 
 
