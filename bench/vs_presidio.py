@@ -436,19 +436,15 @@ def interleaved_speeds(
     for clf in ours.values():
         run_perimeter(clf, texts)
     size = -(-len(texts) // rounds)
-    spent = dict.fromkeys([*ours, "Presidio AnalyzerEngine"], 0.0)
-    per_pass: dict[str, list[float]] = {name: [] for name in ours}
+    passes: dict[str, list[float]] = {name: [] for name in ours}  # CPU seconds of each pass
+    presidio = 0.0
     for part in range(rounds):
         for name, clf in ours.items():
-            seconds = run_perimeter(clf, texts)[1]
-            spent[name] += seconds
-            per_pass[name].append(chars / seconds)
-        spent["Presidio AnalyzerEngine"] += run_presidio(
-            analyzer, texts[part * size : (part + 1) * size]
-        )[1]
-    speeds = {name: chars * rounds / seconds for name, seconds in spent.items() if name in ours}
-    speeds["Presidio AnalyzerEngine"] = chars / spent["Presidio AnalyzerEngine"]
-    return speeds, per_pass
+            passes[name].append(run_perimeter(clf, texts)[1])
+        presidio += run_presidio(analyzer, texts[part * size : (part + 1) * size])[1]
+    speeds = {name: chars * rounds / sum(seconds) for name, seconds in passes.items()}
+    speeds["Presidio AnalyzerEngine"] = chars / presidio
+    return speeds, {name: [chars / s for s in seconds] for name, seconds in passes.items()}
 
 
 def side_by_side(name: str, ours: Counts, theirs: Counts) -> tuple[float, float]:

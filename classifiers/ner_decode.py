@@ -371,16 +371,15 @@ class _MaxoutNorm:
         n_out = self.n_out
         Y = self.ops.gemm(X, self.W, trans2=True)
         Y += self.b
-        # The largest piece, the pieces compared in thinc's order.
+        # The largest piece, the pieces compared in thinc's order: pieces[:, p] is piece p of
+        # every output, a block of columns, or every n_pieces-th column in thinc's order.
         if self.strided:
-            pieces = Y.reshape(len(Y), n_out, self.n_pieces)
-            best = pieces[:, :, 0].copy()
-            for p in range(1, self.n_pieces):
-                np.maximum(best, pieces[:, :, p], out=best)
+            pieces = Y.reshape(len(Y), n_out, self.n_pieces).transpose(0, 2, 1)
         else:
-            best = Y[:, :n_out].copy()
-            for p in range(1, self.n_pieces):
-                np.maximum(best, Y[:, p * n_out : (p + 1) * n_out], out=best)
+            pieces = Y.reshape(len(Y), self.n_pieces, n_out)
+        best = pieces[:, 0].copy()
+        for p in range(1, self.n_pieces):
+            np.maximum(best, pieces[:, p], out=best)
         # LayerNorm: numpy's mean, then its var's own steps (_methods._var: the deviations, their
         # squares, their sum, divided by the count), keeping the deviations, which the
         # normalisation subtracts again.
