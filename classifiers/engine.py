@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -31,15 +31,14 @@ from classifiers.multiscan import (
     re2_options,
     word_starts,
 )
+from classifiers.native import lower
 from classifiers.ner import NameFinder
 from classifiers.phones import find_shaped as find_phones
 from classifiers.presidio import PresidioFinder
-from classifiers.spec import DetectorSpec, Engine, PatternSpec, load_rule_files
+from classifiers.spec import RULES_DIR, DetectorSpec, Engine, PatternSpec, load_rule_files
 from classifiers.validators import UNMEMOISED, VALIDATORS, Validator
 from models import Likelihood
 from models.errors import DetectorDefinitionError
-
-RULES_DIR = Path(__file__).with_name("rules")
 
 _VALID_CACHE_SIZE = 1 << 15  # values remembered per validator
 _RE2_OPTIONS = re2_options()
@@ -137,6 +136,15 @@ class _Gate:
     tails: frozenset[bytes]  # words that continue or end a phrase (all but its first)
 
 
+def _rebuilt(
+    specs: list[DetectorSpec],
+    validators: dict[str, Validator],
+    backend: str,
+    cache_dir: Path | None,
+) -> DetectorEngine:
+    return DetectorEngine(specs, validators, backend, cache_dir)
+
+
 class DetectorEngine:
     """Runs a fixed set of detectors. Build once per process; ``analyze`` is thread-compatible."""
 
@@ -231,29 +239,18 @@ class DetectorEngine:
             self._wakers_cache = (finder, [sorted(w) for w in wakes.values()], sets)
         return self._wakers_cache
 
-    def __getstate__(self) -> dict[str, Any]:
-        # Compiled databases, scratch space and the spaCy model are per process: rebuilt lazily.
-        state = self.__dict__.copy()
-        state.update(
-            _scanner_cache=None,
-            _wakers_cache=None,
-            _compiled=None,
-            _unique=None,
-            _acceptors={},
-            _valid_cache={},
-            _validities={},
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Compiled databases, scratch space, caches and the spaCy model are per process: a
+        # process that receives the engine builds it again from its specs (the finders of
+        # other engines carry their own state). Not ``__dict__``: a compiled class has none.
+        return (
+            _rebuilt,
+            (self.specs, self._validators, self.backend, self.cache_dir),
+            (self.names, self.presidio, self.addresses),
         )
-        state.pop("by_id", None)
-        return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._compiled = [c for spec in self.specs for c in _compile(spec)]
-        self._unique = _unique(self._compiled)
-
-    @cached_property
-    def by_id(self) -> dict[str, DetectorSpec]:
-        return {s.id: s for s in self.specs}
+    def __setstate__(self, state: tuple[NameFinder, PresidioFinder, AddressFinder]) -> None:
+        self.names, self.presidio, self.addresses = state
 
     def analyze(self, text: str) -> list[RawMatch]:
         return self.analyze_batch([text])[0]
@@ -853,7 +850,7 @@ _FOLD = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256)
 
 def _fold(text: str) -> bytes:
     """``text`` case-folded, with every character but ``[a-z0-9]`` turned into a space."""
-    return text.lower().encode("ascii", "replace").translate(_FOLD)
+    return lower(text).encode("ascii", "replace").translate(_FOLD)
 
 
 # The last ASCII text folded whole, as (text, folded): one tuple, swapped atomically, so

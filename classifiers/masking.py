@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import string
 
+from classifiers.native import lower
 from classifiers.spec import MaskStyle, Normalize
 from classifiers.validators.pii import only_digits, upper_alnum
 
@@ -63,7 +64,7 @@ def normalize(value: str, how: Normalize) -> str:
     if how is Normalize.ALNUM:
         return upper_alnum(value)
     if how is Normalize.LOWER:
-        return " ".join(value.lower().split())
+        return " ".join(lower(value).split())
     return value
 
 

@@ -707,7 +707,7 @@ class EncodedText:
     def chars(self, span: tuple[int, int]) -> tuple[int, int]:
         return self.char(span[0]), self.char(span[1])
 
-    def finditer(self, regex: Any) -> Iterator[tuple[tuple[int, int], ...]]:
+    def finditer(self, regex: Any) -> Iterator[list[tuple[int, int]]]:
         """Byte spans of the groups of each match, as ``regex.finditer(text)`` finds them."""
         match, data = regex._regexp.Match, self.data
         pos, stop = 0, len(data)
@@ -726,7 +726,7 @@ class EncodedText:
             else:
                 pos = spans[0][1]
 
-    def match(self, regex: Any, char: int) -> tuple[tuple[int, int], ...] | None:
+    def match(self, regex: Any, char: int) -> list[tuple[int, int]] | None:
         """Byte spans of ``regex.match(text, char)``'s groups, or None."""
         spans = regex._regexp.Match(_ANCHOR_START, self.data, self.byte(char), len(self.data))
         return None if spans[0] == _NO_SPAN else spans

@@ -21,6 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from models import Category, Level
 from models.errors import DetectorDefinitionError
 
+# The built-in rule files. Here, not in engine.py: a compiled module's ``__file__`` is its
+# build's (classifiers/native.py).
+RULES_DIR = Path(__file__).with_name("rules")
+
 
 class Engine(StrEnum):
     REGEX = "regex"  # RE2 patterns below (a word list becomes one of them)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+
+# The suite runs on the engine's sources: tests patch its classes and functions, which the
+# compiled modules' callers would never see (classifiers/native.py). test_native.py checks that
+# the compiled modules find exactly what the sources find. PERIMETER_PURE_PYTHON=0 runs the
+# suite on the compiled modules instead (where built).
+os.environ.setdefault("PERIMETER_PURE_PYTHON", "1")
 
 try:  # tests/ on sys.path (no tests/__init__.py, pytest's default "prepend" import mode)
     from s3server import S3Server, running_s3_server, weed_binary

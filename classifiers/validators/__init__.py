@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from classifiers.validators import pii, pii_ids, secrets
+from classifiers.native import activate
+
+activate(__path__, __name__)  # before its modules are imported (classifiers/native.py)
+
+from classifiers.validators import pii, pii_ids, secrets  # noqa: E402
 
 Validator = Callable[[str], bool]
 

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import date
 
+from classifiers.native import lower
 from classifiers.validators.pii import luhn, only_digits, upper_alnum
 
 
@@ -399,7 +400,7 @@ def fi_hetu(value: str) -> bool:
 
 def mac_address(value: str) -> bool:
     """A MAC address that is not all zeros or the broadcast address."""
-    hexits = "".join(c for c in value.lower() if c in "0123456789abcdef")
+    hexits = "".join(c for c in lower(value) if c in "0123456789abcdef")
     return len(hexits) == 12 and hexits not in ("000000000000", "ffffffffffff")
 
 
@@ -438,9 +439,9 @@ def _bech32_polymod(values: list[int]) -> int:
 
 def bech32(value: str) -> bool:
     """Bech32 (BIP-173) or Bech32m (BIP-350) segwit address with a valid checksum."""
-    if value.lower() != value and value.upper() != value:
+    if lower(value) != value and value.upper() != value:
         return False
-    v = value.lower()
+    v = lower(value)
     hrp, sep, data = v.rpartition("1")
     if not sep or not hrp or len(data) < 6 or any(c not in _BECH32 for c in data):
         return False
@@ -450,7 +451,7 @@ def bech32(value: str) -> bool:
 
 def crypto_address(value: str) -> bool:
     """A Bitcoin address: legacy Base58Check (1..., 3...) or segwit Bech32 (bc1...)."""
-    if value.lower().startswith("bc1"):
+    if lower(value).startswith("bc1"):
         return bech32(value)
     return value[:1] in "13" and base58check(value)
 

@@ -17,6 +17,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 
+from classifiers.native import lower
 from classifiers.validators.pii_ids import _BECH32, _bech32_polymod  # one BIP-173 implementation
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ _REPEATED_CHUNK = re.compile(r"(.{2,8}?)\1{3,}")
 def _is_filler(value: str) -> bool:
     """Typed-in filler: 6+ identical alphanumerics, a 6-char alphabet/keyboard run, or a short
     chunk repeated 4+ times (``abcabcabcabc``)."""
-    low = value.lower()
+    low = lower(value)
     run = 1
     for prev, cur in itertools.pairwise(low):
         run = run + 1 if cur == prev and cur.isalnum() else 1
@@ -222,7 +223,7 @@ def jwt(value: str) -> bool:
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         return False
     # An unsigned token (alg none) grants nothing by itself.
-    return str(header["alg"]).lower() != "none" and _b64decode(parts[1]) is not None
+    return lower(str(header["alg"])) != "none" and _b64decode(parts[1]) is not None
 
 
 def discord_bot_token(value: str) -> bool:
@@ -260,7 +261,7 @@ def pem_private_key(value: str) -> bool:
 def password_strength(value: str) -> bool:
     """Plausibly a real password: >= 8 chars, 3 character classes or high entropy, not a
     common word, not a variable name, constant or reference."""
-    if len(value) < 8 or len(value) > 128 or value.lower() in _COMMON_PASSWORDS:
+    if len(value) < 8 or len(value) > 128 or lower(value) in _COMMON_PASSWORDS:
         return False
     if _is_reference(value) or _PLAIN_WORDS.match(value) or _LETTERS_ONLY.match(value):
         return False
@@ -300,7 +301,7 @@ def _mixed_case_hex(value: str) -> bool:
 def _not_random_uuid(value: str) -> bool:
     """A UUID of a version other than 4: time-and-node (v1) or name-hash (v3/v5) identifiers, not
     drawn at random. Vendors issuing UUID keys issue v4; their own rules report other versions."""
-    m = _UUID.match(value.lower())
+    m = _UUID.match(lower(value))
     return m is not None and m.group(1) != "4"
 
 
@@ -375,7 +376,7 @@ _PLACEHOLDER_PASSWORDS = _COMMON_PASSWORDS | {
 
 def url_password(value: str) -> bool:
     """A password in a URL or ``curl -u``: not a placeholder word, variable or template."""
-    low = value.lower()
+    low = lower(value)
     if low in _PLACEHOLDER_PASSWORDS or len(value) < 3 or _ECHO_WORDS.search(value):
         return False
     if value.startswith(("$", "%", "{", "[", "(")) or value.endswith(("}", "]", ")")):
@@ -392,7 +393,7 @@ _UUID = re.compile(
 def uuid4(value: str) -> bool:
     """A random (version 4, RFC 4122 variant) UUID: vendors that issue UUID tokens issue these;
     a hand-typed ``12345678-ABCD-ABCD-ABCD-1234567890AB`` is neither."""
-    m = _UUID.match(value.lower())
+    m = _UUID.match(lower(value))
     if m is None:
         return False
     return m.group(1) == "4" and m.group(2) in "89ab" and not _is_filler(value)
@@ -407,7 +408,7 @@ def hex_token(value: str) -> bool:
     body = _SHORT_PREFIX.sub("", value, count=1)
     if not (body.islower() or body.isupper() or body.isdigit()):
         return False
-    return set(body.lower()) <= _HEX and not _is_filler(body)
+    return set(lower(body)) <= _HEX and not _is_filler(body)
 
 
 def twitter_bearer(value: str) -> bool:
@@ -432,7 +433,7 @@ def tail_no_filler(value: str) -> bool:
 
 def bech32_checksum(value: str) -> bool:
     """A bech32 string (BIP-173) whose 6-character checksum verifies, as age identities are."""
-    low = value.lower()
+    low = lower(value)
     hrp, sep, data = low.rpartition("1")
     if not sep or not hrp or len(data) < 6 or any(c not in _BECH32 for c in data):
         return False

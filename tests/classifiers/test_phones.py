@@ -13,7 +13,7 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, phonenumbermatcher, phonenumberutil
 
 from classifiers import phones
-from classifiers.engine import DetectorEngine, _blank, _has_digits, load_specs
+from classifiers.engine import DetectorEngine, RawMatch, _blank, _has_digits, load_specs
 
 ENGINE = DetectorEngine.builtin()
 
@@ -83,11 +83,8 @@ def test_has_digits_counts_what_isdigit_counts() -> None:
     ],
 )
 def test_blank_keeps_offsets(spans: list[tuple[int, int]], expected: str) -> None:
-    class Span:
-        def __init__(self, start: int, end: int) -> None:
-            self.start, self.end = start, end
-
-    out = _blank("ab 12345 cd", [Span(a, b) for a, b in spans])  # type: ignore[misc]
+    spec = load_specs()[0]
+    out = _blank("ab 12345 cd", [RawMatch(spec, a, b, 0.5, "x") for a, b in spans])
     assert out == expected
     assert len(out) == len("ab 12345 cd")
 
