@@ -136,15 +136,6 @@ class _Gate:
     tails: frozenset[bytes]  # words that continue or end a phrase (all but its first)
 
 
-def _rebuilt(
-    specs: list[DetectorSpec],
-    validators: dict[str, Validator],
-    backend: str,
-    cache_dir: Path | None,
-) -> DetectorEngine:
-    return DetectorEngine(specs, validators, backend, cache_dir)
-
-
 class DetectorEngine:
     """Runs a fixed set of detectors. Build once per process; ``analyze`` is thread-compatible."""
 
@@ -244,7 +235,7 @@ class DetectorEngine:
         # process that receives the engine builds it again from its specs (the finders of
         # other engines carry their own state). Not ``__dict__``: a compiled class has none.
         return (
-            _rebuilt,
+            DetectorEngine,
             (self.specs, self._validators, self.backend, self.cache_dir),
             (self.names, self.presidio, self.addresses),
         )

@@ -3,13 +3,13 @@
 Classifying short texts is a few hundred Python steps per text around the RE2 and Hyperscan
 calls (candidate checks, span searches, the address grammar, findings); mypyc compiles the
 same type-annotated modules to C extensions, which run those steps in about three quarters of
-the CPU time with the same results (the test suite runs on them). No library does this part
-for us: the work is our own code, so the tool that compiles our own code (mypyc, part of
-mypy, as black and mypy itself ship) is the one that fits.
+the CPU time with the same results (tests/classifiers/test_native.py compares the two). No
+library does this part for us: the work is our own code, so the tool that compiles our own
+code (mypyc, part of mypy, as black and mypy itself ship) is the one that fits.
 
 The compiled modules are built into ``_native/`` beside this file (``./dev native``; ``./dev
-test`` does it when the sources changed), with a
-manifest of the SHA-256 of every source they came from. ``activate`` puts them ahead of the
+test`` does it when the sources changed), with a manifest of the SHA-256 of every source they
+came from. ``activate`` puts them ahead of the
 sources on the packages' search path only when every hash still matches and they were built
 for this interpreter: an edited source is never shadowed by an old build, the pure-Python
 modules run instead. They are all or nothing: the compiled modules call each other's classes
@@ -76,7 +76,11 @@ lower = str.lower
 _active = False
 
 
-def activate(package_path: list[str], package: str) -> bool:
+def _sources_forced() -> bool:
+    return os.environ.get("PERIMETER_PURE_PYTHON") == "1"
+
+
+def activate(package_path: list[str], package: str) -> None:
     """Put the compiled modules of ``package`` ahead of its sources, if they are current.
 
     Called by ``classifiers/__init__.py`` and ``classifiers/validators/__init__.py`` before
@@ -84,12 +88,11 @@ def activate(package_path: list[str], package: str) -> bool:
     """
     global _active
     if package == "classifiers":
-        _active = os.environ.get("PERIMETER_PURE_PYTHON") != "1" and status() == "compiled"
+        _active = not _sources_forced() and status() == "compiled"
     if _active:
         folder = TARGET.joinpath(*package.split("."))
         if str(folder) not in package_path:
             package_path.insert(0, str(folder))
-    return _active
 
 
 def active() -> bool:
@@ -101,7 +104,7 @@ def describe() -> str:
     """Which modules this process runs, for benchmark headers."""
     if _active:
         return "compiled"
-    if os.environ.get("PERIMETER_PURE_PYTHON") == "1":
+    if _sources_forced():
         return "pure Python (PERIMETER_PURE_PYTHON=1)"
     return f"pure Python ({status()})"
 
